@@ -1,0 +1,13 @@
+"""The table of contents of the HTTP API: every router the platform serves."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from switchboard.consultations.dictionaries.endpoints import router as dictionaries
+from switchboard.core.health import router as health
+
+ROUTERS: list[APIRouter] = [
+    health,
+    dictionaries,
+]

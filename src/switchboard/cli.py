@@ -1,0 +1,168 @@
+"""`switchboard`: one command for every process role of the platform."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from switchboard.config import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="switchboard",
+    help="Switchboard: customers to people by chat, phone and booked consultations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings(**overrides: Any) -> Settings:
+    from switchboard.core.logging import configure_logging
+
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        typer.echo(f"switchboard: {exc}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(level=settings.log_level, json=settings.json_logs())
+    return settings
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the platform; emulators use the next ones.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start everything on embedded defaults: PostgreSQL in ./var, the 1C and Chatwoot
+    emulators with demo data, the API and a worker. Prints every URL; Ctrl+C stops it all."""
+    from switchboard.demo import run_demo
+
+    settings = _settings(ENV="demo", **({} if _has_log_format() else {"LOG_FORMAT": "console"}))
+    sys.exit(asyncio.run(run_demo(settings, host=host, port=port)))
+
+
+def _has_log_format() -> bool:
+    import os
+
+    return "LOG_FORMAT" in os.environ
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default APP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default APP_PORT).")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (migrates the database first). Run `switchboard worker` beside it."""
+    import uvicorn
+
+    from switchboard.main import create_app
+
+    settings = _settings()
+    options: dict[str, Any] = {
+        "host": host or settings.app_host,
+        "port": port or settings.app_port,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+        "log_config": None,
+        "access_log": False,
+    }
+    if workers > 1:
+        uvicorn.run(
+            "switchboard.main:app_from_environment", factory=True, workers=workers, **options
+        )
+    else:
+        uvicorn.run(create_app(settings), **options)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once (default WORKER_CONCURRENCY).")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve /metrics of this worker on this port (0: off).")] = None,
+) -> None:
+    """Run background jobs and periodic schedules (ETL every 15 minutes, users daily 03:00 UTC).
+    Start as many as you like, on as many hosts: each periodic job runs once per period."""
+    from switchboard.worker_process import run_worker
+
+    settings = _settings()
+    asyncio.run(
+        run_worker(
+            settings,
+            concurrency=concurrency or settings.worker_concurrency,
+            metrics_port=settings.worker_metrics_port if metrics_port is None else metrics_port,
+        )
+    )
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations (to DATABASE_URL, or to the embedded PostgreSQL in DATA_DIR)."""
+    from switchboard.core.db.embedded import EmbeddedPostgres
+    from switchboard.core.db.migrate import upgrade
+
+    settings = _settings()
+    url = settings.configured_database_url()
+    embedded = None
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir / "postgres")
+        url = embedded.start()
+    try:
+        upgrade(url, revision)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    typer.echo(f"database migrated to {revision}")
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="1C OData on this port, Chatwoot on the next.")] = 8001,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    empty: Annotated[bool, typer.Option(help="Start without the demo data set.")] = False,
+) -> None:
+    """Run the emulators of the external systems alone (1C:ЦЛ OData, Chatwoot)."""
+    from switchboard.sandbox.runner import run_sandbox_forever
+
+    _settings()
+    asyncio.run(run_sandbox_forever(host=host, port=port, demo_data=not empty))
+
+
+@app.command()
+def etl(
+    job: Annotated[str, typer.Argument(help="load_dicts or pull_users.")],
+    queue: Annotated[bool, typer.Option(help="Queue it for a worker instead of running it here.")] = False,
+) -> None:
+    """Run one ETL job now, in the foreground, and print what it did."""
+    from switchboard.worker import ETL_JOBS
+
+    if job not in ETL_JOBS:
+        typer.echo(f"switchboard: unknown ETL job {job!r}; known: {', '.join(ETL_JOBS)}", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    result = asyncio.run(_run_etl(settings, job, queue=queue))
+    typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+
+
+async def _run_etl(settings: Settings, job: str, *, queue: bool) -> Any:
+    from switchboard.core.db.migrate import upgrade_async
+    from switchboard.core.jobs import defer_unless_queued
+    from switchboard.runtime import Runtime
+    from switchboard.worker import ETL_JOBS
+
+    task, run = ETL_JOBS[job]
+    async with Runtime.open(settings) as runtime:
+        await upgrade_async(runtime.database.url)
+        if queue:
+            queued = await defer_unless_queued(runtime.jobs, task)
+            return {"queued": queued, "note": None if queued else "a copy is already waiting"}
+        return await run(runtime)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,171 @@
+"""Durable jobs and schedules on PostgreSQL, with procrastinate.
+
+* Tasks are declared on `procrastinate.Blueprint`s in each domain's `tasks.py` and collected by
+  `switchboard.worker`. Periodic ones carry their cron next to the code.
+* A periodic job is deferred once per period whatever the number of workers (procrastinate's
+  own guarantee), and runs under a `lock` plus a `queueing_lock` named after the task: at most one
+  copy runs and at most one waits, across every worker on every host.
+* `defer_in_transaction` enqueues on the caller's own connection, so the job exists if and only
+  if the business change that implies it commits.
+* Failed attempts are retried with exponential backoff and jitter when the failure is worth
+  retrying (a peer down, the database unreachable); other failures stay `failed` in the queue
+  table for an operator to see and retry.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import procrastinate
+import psycopg
+import sqlalchemy.exc
+import structlog
+from procrastinate import JobContext, RetryDecision
+from procrastinate.jobs import Job, JobDeferrer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.core.db.session import libpq_url
+
+if TYPE_CHECKING:
+    from switchboard.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+RUNTIME_KEY = "runtime"
+
+
+@dataclass(kw_only=True)
+class BackoffRetry(procrastinate.BaseRetryStrategy):
+    """Exponential backoff with full jitter, retrying only failures that may heal by waiting."""
+
+    max_attempts: int = 6
+    base_seconds: float = 5.0
+    max_seconds: float = 900.0
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if job.attempts + 1 >= self.max_attempts or not is_transient(exception):
+            return None
+        ceiling = min(self.max_seconds, self.base_seconds * 2**job.attempts)
+        retry_after = getattr(exception, "retry_after", None)
+        wait = max(float(retry_after or 0), random.uniform(ceiling / 2, ceiling))
+        return RetryDecision(retry_in={"seconds": int(wait) + 1})
+
+
+def is_transient(exception: BaseException) -> bool:
+    """Worth another try later: an external system or the database was unavailable."""
+    if getattr(exception, "retriable", False):
+        return True
+    return isinstance(
+        exception,
+        (
+            psycopg.OperationalError,
+            sqlalchemy.exc.OperationalError,
+            sqlalchemy.exc.InterfaceError,
+            ConnectionError,
+            TimeoutError,
+        ),
+    )
+
+
+def singleton(name: str) -> dict[str, Any]:
+    """Task options so that one copy runs and one waits, cluster-wide."""
+    return {"name": name, "lock": name, "queueing_lock": name, "retry": BackoffRetry()}
+
+
+def create_job_app(database_url: str, blueprints: list[procrastinate.Blueprint]) -> procrastinate.App:
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq_url(database_url), min_size=1, max_size=5
+    )
+    app = procrastinate.App(connector=connector)
+    for blueprint in blueprints:
+        app.add_tasks_from(blueprint, namespace="")
+    return app
+
+
+Task = procrastinate.tasks.Task[Any, Any, Any]
+
+
+def configure_job(app: procrastinate.App, task: Task, **options: Any) -> JobDeferrer:
+    """A deferrer for `task` through `app`'s own queue connection.
+
+    procrastinate binds module-level tasks to the last app they were added to; going through
+    `app.job_manager` explicitly keeps several apps in one process (tests) apart.
+    """
+    return procrastinate.tasks.configure_task(
+        name=task.name,
+        job_manager=app.job_manager,
+        lock=task.lock,
+        queueing_lock=task.queueing_lock,
+        queue=task.queue,
+        priority=task.priority,
+        **options,
+    )
+
+
+async def defer_in_transaction(
+    session: AsyncSession, app: procrastinate.App, task: Task, **task_kwargs: Any
+) -> int:
+    """Enqueue `task` on `session`'s connection: it is queued when, and only when, the session's
+    transaction commits."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    deferrer = configure_job(app, task, connection=raw.driver_connection)
+    job_id: int = await deferrer.defer_async(**task_kwargs)
+    return job_id
+
+
+async def defer_unless_queued(app: procrastinate.App, task: Task, **task_kwargs: Any) -> bool:
+    """Enqueue a singleton task now; False when a copy is already waiting (nothing to do)."""
+    try:
+        await configure_job(app, task).defer_async(**task_kwargs)
+    except procrastinate.exceptions.AlreadyEnqueued:
+        return False
+    return True
+
+
+def runtime_of(context: JobContext) -> Runtime:
+    runtime = context.additional_context.get(RUNTIME_KEY)
+    if runtime is None:
+        raise RuntimeError("the worker was started without a runtime")
+    return runtime  # type: ignore[no-any-return]
+
+
+def metrics_middleware(
+    runtime: Runtime,
+) -> Callable[[Callable[[], Awaitable[Any]], JobContext, Any], Awaitable[Any]]:
+    """A worker middleware that counts and times every job this process runs."""
+
+    async def middleware(
+        call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Any
+    ) -> Any:
+        task = context.job.task_name
+        started = time.perf_counter()
+        outcome = "succeeded"
+        try:
+            return await call_next()
+        except BaseException:
+            outcome = "failed"
+            raise
+        finally:
+            runtime.metrics.job_runs.labels(task, outcome).inc()
+            runtime.metrics.job_duration.labels(task).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+async def refresh_job_gauges(runtime: Runtime) -> None:
+    """Read the queue's counts per task and status into the `switchboard_jobs` gauge."""
+    async with runtime.database.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text("SELECT task_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2")
+            )
+        ).all()
+    runtime.metrics.jobs.clear()
+    for task_name, status, count in rows:
+        runtime.metrics.jobs.labels(task_name, status).set(count)

@@ -1,0 +1,25 @@
+"""Real-time events: the bus interface, its three backends and the SSE helpers."""
+
+from __future__ import annotations
+
+from switchboard.config import BusBackend, Settings
+from switchboard.core.db.session import Database
+from switchboard.core.realtime.bus import Event, EventBus, InvalidEventId, MemoryBus
+
+__all__ = ["Event", "EventBus", "InvalidEventId", "MemoryBus", "create_bus"]
+
+
+def create_bus(settings: Settings, database: Database) -> EventBus:
+    backend = settings.bus_backend()
+    if backend is BusBackend.MEMORY:
+        return MemoryBus()
+    if backend is BusBackend.REDIS:
+        from switchboard.core.realtime.redis import RedisBus
+
+        url = settings.redis_dsn()
+        if url is None:
+            raise ValueError("EVENT_BUS=redis needs REDIS_URL")
+        return RedisBus(url)
+    from switchboard.core.realtime.postgres import PostgresBus
+
+    return PostgresBus(database)

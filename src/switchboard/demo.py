@@ -1,0 +1,148 @@
+"""`switchboard demo`: the whole platform on one machine, with nothing to install or configure.
+
+The parent process holds the embedded PostgreSQL, the emulators and the API; a worker runs as a
+child process (as in production, where workers are separate), talking to the API through the
+PostgreSQL event bus. Ctrl+C stops the worker, then the servers, then the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from typing import Any
+
+import structlog
+
+from switchboard.config import Settings, load_settings
+from switchboard.core.db.embedded import EmbeddedPostgres
+from switchboard.core.db.migrate import upgrade_async
+from switchboard.main import create_app, on_start
+from switchboard.runtime import Runtime
+from switchboard.sandbox.runner import Sandbox, start_sandbox
+from switchboard.sandbox.server import LoopServer
+
+log = structlog.get_logger(__name__)
+
+WORKER_STOP_SECONDS = 15
+
+
+def _overrides(settings: Settings, sandbox: Sandbox, database_url: str) -> dict[str, str]:
+    overrides = {
+        "ENV": "demo",
+        "DATABASE_URL": database_url,
+        "LOG_FORMAT": settings.log_format.value,
+        **sandbox.settings_overrides(),
+    }
+    if not settings.allowed_origins:
+        overrides["ALLOWED_ORIGINS"] = "*"
+    if settings.redis_dsn() is None:
+        overrides["EVENT_BUS"] = "postgres"
+    return overrides
+
+
+async def _spawn_worker(env: dict[str, str], metrics_port: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "switchboard",
+        "worker",
+        "--metrics-port",
+        str(metrics_port),
+        env={**os.environ, **env},
+    )
+
+
+async def _stop_worker(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), timeout=WORKER_STOP_SECONDS)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+def _banner(host: str, port: int, sandbox: Sandbox, settings: Settings, worker_port: int) -> str:
+    base = f"http://{host}:{port}"
+    pages: list[tuple[str, str]] = [
+        ("API documentation (Swagger UI)", f"{base}/docs"),
+        ("API documentation (ReDoc)", f"{base}/redoc"),
+        ("Health", f"{base}/api/health"),
+        ("Health of the database", f"{base}/api/health/db"),
+        ("Health of external systems", f"{base}/api/health/dependencies"),
+        ("Metrics (API)", f"{base}/metrics"),
+        ("Metrics (worker)", f"http://{host}:{worker_port}/metrics"),
+        ("Dictionaries: kinds of software", f"{base}/api/dicts/po-types"),
+        ("Dictionaries: sections", f"{base}/api/dicts/po-sections"),
+        ("Dictionaries: question categories", f"{base}/api/dicts/online-question/categories?language=ru"),
+        ("Dictionaries: questions", f"{base}/api/dicts/online-questions?language=uz"),
+        ("Dictionaries: knowledge base", f"{base}/api/dicts/knowledge-base"),
+        ("Dictionaries: interference", f"{base}/api/dicts/interference"),
+        ("Dictionaries: live changes (SSE)", f"{base}/api/dicts/events"),
+        *sandbox.describe(),
+    ]
+    width = max(len(name) for name, _ in pages)
+    lines = ["", "Switchboard demo is running. Ctrl+C stops everything.", ""]
+    lines += [f"  {name:<{width}}  {url}" for name, url in pages]
+    lines.append("")
+    if not settings.front_auth_enabled():
+        lines.append("  Front-end auth is off (FRONT_SECRET is empty), as in development.")
+    else:
+        lines.append("  Front-end auth is on: send X-Front-Secret or Authorization: Bearer.")
+    lines.append(f"  Data lives in {settings.data_dir.resolve()}")
+    return "\n".join(lines) + "\n"
+
+
+async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+    embedded: EmbeddedPostgres | None = None
+    database_url = settings.configured_database_url()
+    if database_url is None:
+        embedded = EmbeddedPostgres(settings.data_dir / "postgres")
+        database_url = await asyncio.to_thread(embedded.start)
+    sandbox: Sandbox | None = None
+    worker: asyncio.subprocess.Process | None = None
+    server: LoopServer | None = None
+    try:
+        await upgrade_async(database_url)
+        sandbox = await start_sandbox(host=host, onec_port=port + 1, chatwoot_port=port + 2)
+        overrides = _overrides(settings, sandbox, database_url)
+        demo_settings = load_settings(**overrides)
+        async with Runtime.open(demo_settings, database_url=database_url) as runtime:
+            server = LoopServer(create_app(demo_settings, runtime=runtime), host=host, port=port)
+            await server.start()
+            await on_start(runtime)
+            worker = await _spawn_worker(overrides, port + 9)
+            print(_banner(host, port, sandbox, demo_settings, port + 9), flush=True)
+            await _until_stopped(stop, worker)
+            await _stop_worker(worker)
+            await server.stop()
+        return 0 if worker.returncode in (0, -signal.SIGTERM, None) or stop.is_set() else 1
+    finally:
+        if worker is not None:
+            await _stop_worker(worker)
+        if sandbox is not None:
+            await sandbox.stop()
+        if embedded is not None:
+            embedded.stop()
+
+
+async def _until_stopped(stop: asyncio.Event, worker: asyncio.subprocess.Process) -> None:
+    """Wait for Ctrl+C; if the worker dies on its own, say so and stop the demo too."""
+    stopping = asyncio.create_task(stop.wait())
+    worker_exit = asyncio.create_task(worker.wait())
+    done: Any
+    done, _ = await asyncio.wait({stopping, worker_exit}, return_when=asyncio.FIRST_COMPLETED)
+    if worker_exit in done and not stop.is_set():
+        log.error("the worker exited unexpectedly; stopping the demo", code=worker.returncode)
+    for task in (stopping, worker_exit):
+        task.cancel()

@@ -1,0 +1,1 @@
+"""Chatwoot: Public, Application and Platform APIs, and its webhooks."""

@@ -1,0 +1,147 @@
+"""1C as our ports see it: catalogs and staff in our own types."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from switchboard.integrations.onec import constants as c
+from switchboard.integrations.onec.client import OneCClient, Record
+from switchboard.integrations.onec.odata import parse_guid
+from switchboard.integrations.ports import CatalogItem, ReferenceCatalog, StaffMember
+
+STANDARD = "Ref_Key,Code,Description,DeletionMark"
+
+
+@dataclass(frozen=True)
+class CatalogMapping:
+    entity: str
+    select: str
+    fields: Callable[[Record], dict[str, object]]
+    #: Which records the platform shows; None keeps all of them.
+    keep: Callable[[Record], bool] | None = None
+
+
+def _text(record: Record, name: str) -> str | None:
+    value = record.get(name)
+    return str(value) if value not in (None, "") else None
+
+
+def _language(record: Record) -> str | None:
+    key = parse_guid(record.get("Язык_Key"))
+    return c.LANGUAGE_KEYS.get(key) if key else None
+
+
+def _language_fields(record: Record) -> dict[str, object]:
+    return {"language": _language(record), "language_key": parse_guid(record.get("Язык_Key"))}
+
+
+CATALOGS: dict[ReferenceCatalog, CatalogMapping] = {
+    ReferenceCatalog.PO_TYPES: CatalogMapping(
+        c.ENTITY_PO_TYPES,
+        STANDARD + ",Описание",
+        lambda r: {"details": _text(r, "Описание")},
+    ),
+    ReferenceCatalog.PO_SECTIONS: CatalogMapping(
+        c.ENTITY_PO_SECTIONS,
+        STANDARD + ",Owner_Key,Описание",
+        lambda r: {"owner_key": parse_guid(r.get("Owner_Key")), "details": _text(r, "Описание")},
+    ),
+    # The booking form speaks Russian and Uzbek only: categories in other languages stay out.
+    ReferenceCatalog.QUESTION_CATEGORIES: CatalogMapping(
+        c.ENTITY_QUESTION_CATEGORIES,
+        STANDARD + ",Язык_Key",
+        _language_fields,
+        keep=lambda r: _language(r) is not None,
+    ),
+    ReferenceCatalog.QUESTIONS: CatalogMapping(
+        c.ENTITY_QUESTIONS,
+        STANDARD + ",Категория_Key,Язык_Key,ПолезнаяИнформация",
+        lambda r: {
+            "category_key": parse_guid(r.get("Категория_Key")),
+            **_language_fields(r),
+            "useful_info": _text(r, "ПолезнаяИнформация"),
+        },
+    ),
+    ReferenceCatalog.KNOWLEDGE_BASE: CatalogMapping(
+        c.ENTITY_KNOWLEDGE_BASE,
+        STANDARD + ",ВидПО_Key,РазделПО_Key,Вопрос,Ответ,Автор_Key",
+        lambda r: {
+            "po_type_key": parse_guid(r.get("ВидПО_Key")),
+            "po_section_key": parse_guid(r.get("РазделПО_Key")),
+            "question": _text(r, "Вопрос"),
+            "answer": _text(r, "Ответ"),
+            "author_key": parse_guid(r.get("Автор_Key")),
+        },
+    ),
+    ReferenceCatalog.INTERFERENCE: CatalogMapping(c.ENTITY_INTERFERENCE, STANDARD, lambda r: {}),
+}
+
+
+def catalog_item(record: Record, mapping: CatalogMapping) -> CatalogItem:
+    return CatalogItem(
+        ref_key=uuid.UUID(record["Ref_Key"]),
+        code=_text(record, "Code"),
+        description=str(record.get("Description") or ""),
+        deletion_mark=bool(record.get("DeletionMark")),
+        fields=mapping.fields(record),
+    )
+
+
+def _contact(record: Record, kind: str) -> str | None:
+    for row in record.get("КонтактнаяИнформация") or []:
+        if row.get("Тип") == kind:
+            value = row.get("АдресЭП") or row.get("Представление")
+            if value:
+                return str(value).strip()
+    return None
+
+
+def staff_member(record: Record) -> StaffMember:
+    return StaffMember(
+        ref_key=uuid.UUID(record["Ref_Key"]),
+        code=_text(record, "Code"),
+        name=str(record.get("Description") or ""),
+        email=_contact(record, "АдресЭлектроннойПочты"),
+        deletion_mark=bool(record.get("DeletionMark")),
+        invalid=bool(record.get("Недействителен")),
+        service_account=bool(record.get("Служебный")),
+    )
+
+
+class OneCAdapter:
+    name = "onec"
+
+    def __init__(self, client: OneCClient) -> None:
+        self.client = client
+
+    async def catalog(self, catalog: ReferenceCatalog) -> AsyncIterator[list[CatalogItem]]:
+        mapping = CATALOGS[catalog]
+        async for page in self.client.pages(mapping.entity, select=mapping.select):
+            yield [
+                catalog_item(record, mapping)
+                for record in page
+                if mapping.keep is None or mapping.keep(record)
+            ]
+
+    async def catalog_size(self, catalog: ReferenceCatalog) -> int:
+        mapping = CATALOGS[catalog]
+        if mapping.keep is None:
+            return await self.client.count(mapping.entity)
+        total = 0
+        async for page in self.catalog(catalog):
+            total += len(page)
+        return total
+
+    async def staff(self) -> AsyncIterator[list[StaffMember]]:
+        select = STANDARD + ",Недействителен,Служебный,КонтактнаяИнформация"
+        async for page in self.client.pages(c.ENTITY_USERS, select=select):
+            yield [staff_member(record) for record in page]
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+

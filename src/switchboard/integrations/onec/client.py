@@ -1,0 +1,176 @@
+"""The wire side of 1C: OData requests and the reading of 1C's answers and error envelopes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from switchboard.core.http import HttpKit, ServiceClient
+from switchboard.core.http.client import classify_status
+from switchboard.core.http.errors import (
+    IntegrationError,
+    PeerBusinessError,
+    PeerRejected,
+    PeerUnavailable,
+)
+from switchboard.integrations.onec import odata
+
+TARGET = "onec"
+Record = dict[str, Any]
+
+
+def odata_error(body: bytes) -> tuple[str | None, str | None]:
+    """(code, message) of a 1C error envelope, or (None, None) when the body is not one."""
+    try:
+        envelope = orjson.loads(body).get("odata.error") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        return None, None
+    message = envelope.get("message")
+    text = message.get("value") if isinstance(message, dict) else message
+    return envelope.get("code"), text
+
+
+def classify_onec(target: str, response: httpx.Response) -> IntegrationError | None:
+    """1C reports business refusals (a failed BeforeWrite, a limit) as 500 with code -1: that is a
+    definite "no", not a server in trouble, so it is neither retried nor counted by the breaker."""
+    if response.status_code < 400:
+        return None
+    code, message = odata_error(response.content)
+    if response.status_code == 500 and code == "-1":
+        return PeerBusinessError(
+            target, message or "business rule refused", status_code=500, body=response.text
+        )
+    error = classify_status(target, response)
+    if error is not None and message:
+        error.message = f"{error.message}: [{code}] {message}"
+    return error
+
+
+class OneCClient:
+    """Reads and writes 1C objects; knows OData, not our domain."""
+
+    def __init__(self, service: ServiceClient, *, page_size: int = 1000) -> None:
+        self.service = service
+        self.page_size = page_size
+
+    @classmethod
+    def create(
+        cls,
+        kit: HttpKit,
+        base_url: str,
+        user: str,
+        password: str,
+        *,
+        page_size: int = 1000,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> OneCClient:
+        service = kit.client(
+            TARGET,
+            base_url,
+            auth=(user, password),
+            headers={"Accept": "application/json"},
+            secrets=[password],
+            classify=classify_onec,
+            transport=transport,
+        )
+        return cls(service, page_size=page_size)
+
+    async def aclose(self) -> None:
+        await self.service.aclose()
+
+    async def _get(
+        self, path: str, options: Mapping[str, str | int | None], **request: Any
+    ) -> Any:
+        query = odata.query_string({**options, "$format": "json"})
+        response = await self.service.request("GET", f"{path}?{query}", **request)
+        return _json(response)
+
+    async def query(
+        self,
+        entity: str,
+        *,
+        filter: str | None = None,
+        select: str | None = None,
+        orderby: str | None = None,
+        top: int | None = None,
+        skip: int | None = None,
+    ) -> list[Record]:
+        body = await self._get(
+            odata.resource(entity),
+            {"$filter": filter, "$select": select, "$orderby": orderby, "$top": top, "$skip": skip},
+        )
+        return list(body.get("value", []))
+
+    async def pages(
+        self,
+        entity: str,
+        *,
+        filter: str | None = None,
+        select: str | None = None,
+        orderby: str = "Ref_Key",
+    ) -> AsyncIterator[list[Record]]:
+        """All matching records, a page at a time, in a stable order."""
+        skip = 0
+        while True:
+            page = await self.query(
+                entity, filter=filter, select=select, orderby=orderby, top=self.page_size, skip=skip
+            )
+            if page:
+                yield page
+            if len(page) < self.page_size:
+                return
+            skip += len(page)
+
+    async def count(self, entity: str, *, filter: str | None = None) -> int:
+        query = odata.query_string({"$filter": filter})
+        path = odata.resource(entity) + "/$count" + (f"?{query}" if query else "")
+        response = await self.service.request("GET", path)
+        try:
+            return int(response.text.strip())
+        except ValueError:
+            raise PeerRejected(TARGET, "$count did not answer a number") from None
+
+    async def get(self, entity: str, key: uuid.UUID | str) -> Record:
+        body = await self._get(odata.resource(entity, key), {})
+        return dict(body)
+
+    async def create(self, entity: str, record: Record) -> Record:
+        path = odata.resource(entity) + "?$format=json"
+        response = await self.service.request("POST", path, json=record)
+        return dict(_json(response))
+
+    async def update(
+        self, entity: str, key: uuid.UUID | str, changes: Record, *, data_version: str | None = None
+    ) -> Record:
+        path = odata.resource(entity, key) + "?$format=json"
+        headers = {"If-Match": data_version} if data_version else None
+        # PATCH with the same body gives the same result: safe to repeat after a timeout.
+        response = await self.service.request(
+            "PATCH", path, json=changes, headers=headers, idempotent=True
+        )
+        return dict(_json(response))
+
+    async def delete(self, entity: str, key: uuid.UUID | str) -> None:
+        await self.service.request("DELETE", odata.resource(entity, key))
+
+    async def ping(self, timeout: float = 5.0) -> None:
+        """One cheap authenticated read, for health checks (no retries)."""
+        await self._get(
+            odata.resource("Catalog_ВидыПОДляКонсультаций"),
+            {"$top": 1, "$select": "Ref_Key"},
+            timeout=timeout,
+            max_attempts=1,
+        )
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        raise PeerUnavailable(
+            TARGET, "answered with something that is not JSON", status_code=response.status_code
+        ) from None

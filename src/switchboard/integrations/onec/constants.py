@@ -1,0 +1,22 @@
+"""Facts of the 1C:ЦЛ base that the platform is connected to (stable GUIDs of its data)."""
+
+from __future__ import annotations
+
+import uuid
+
+LANGUAGE_KEYS: dict[uuid.UUID, str] = {
+    uuid.UUID("15d38cda-1812-11ef-b824-c67597d01fa8"): "ru",
+    uuid.UUID("15d38cdb-1812-11ef-b824-c67597d01fa8"): "uz",
+}
+CLOBUS_CLIENTS_FOLDER = uuid.UUID("7ccd31ca-887b-11eb-938b-00e04cd03b68")
+UNDEFINED_MANAGER = uuid.UUID("062699c7-24b2-11e9-a1e3-60a44cafb67d")
+CONTACT_KIND_PHONE = uuid.UUID("c07763c7-2ae8-4708-a608-7691be9d782b")
+CONTACT_KIND_EMAIL = uuid.UUID("f0dddb0f-1cac-49ab-ad37-f9480b0ef654")
+
+ENTITY_PO_TYPES = "Catalog_ВидыПОДляКонсультаций"
+ENTITY_PO_SECTIONS = "Catalog_РазделыПОДляКонсультаций"
+ENTITY_QUESTION_CATEGORIES = "Catalog_КатегорииВопросов"
+ENTITY_QUESTIONS = "Catalog_ВопросыНаКонсультацию"
+ENTITY_KNOWLEDGE_BASE = "Catalog_БазаЗнанийДляКонсультаций"
+ENTITY_INTERFERENCE = "Catalog_ПомехиДляКонсультаций"
+ENTITY_USERS = "Catalog_Пользователи"

@@ -1,0 +1,101 @@
+"""OData v3 literals and query strings exactly as 1C reads them.
+
+Every value that goes into a `$filter` passes through a literal function here, so a value can
+never break out of its quotes (the original built filters by string interpolation).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+EMPTY_DATE = "0001-01-01T00:00:00"
+
+# Characters 1C expects to see literally in a query string; everything else is %-encoded.
+_SAFE = "$',/()=:*"
+
+
+def guid(value: uuid.UUID | str) -> str:
+    return f"guid'{uuid.UUID(str(value))}'"
+
+
+def string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def number(value: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("an OData integer literal needs an int")
+    return str(value)
+
+
+def boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def to_local_naive(moment: datetime, zone: ZoneInfo) -> datetime:
+    """1C stores wall-clock time of its own zone, without an offset."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; pass an aware one")
+    return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+
+def datetime_literal(moment: datetime, zone: ZoneInfo) -> str:
+    return f"datetime'{format_datetime(moment, zone)}'"
+
+
+def format_datetime(moment: datetime, zone: ZoneInfo) -> str:
+    return to_local_naive(moment, zone).isoformat(timespec="seconds")
+
+
+def parse_datetime(value: str | None, zone: ZoneInfo) -> datetime | None:
+    """A 1C datetime (local, naive) as an aware UTC datetime; the empty date is None."""
+    if not value or value.startswith("0001-01-01"):
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(UTC)
+
+
+def parse_date(value: str | None) -> date | None:
+    if not value or value.startswith("0001-01-01"):
+        return None
+    return datetime.fromisoformat(value).date()
+
+
+def parse_guid(value: str | None) -> uuid.UUID | None:
+    """A reference; the empty reference and malformed values are None."""
+    if not value or value == EMPTY_GUID:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def any_of(field: str, keys: Iterable[uuid.UUID | str]) -> str:
+    return " or ".join(f"{field} eq {guid(key)}" for key in keys)
+
+
+def entity_key(key: uuid.UUID | str) -> str:
+    return f"({guid(key)})"
+
+
+def query_string(options: Mapping[str, str | int | None]) -> str:
+    parts = [
+        f"{quote(name, safe='$')}={quote(str(value), safe=_SAFE)}"
+        for name, value in options.items()
+        if value is not None
+    ]
+    return "&".join(parts)
+
+
+def resource(entity: str, key: uuid.UUID | str | None = None) -> str:
+    """An entity-set path segment, %-encoded (names are Cyrillic)."""
+    path = quote(entity, safe="_")
+    return path + (entity_key(key) if key is not None else "")

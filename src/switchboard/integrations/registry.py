@@ -1,0 +1,52 @@
+"""Which adapter fills which port in this deployment, built from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from switchboard.config import Settings
+from switchboard.core.http import HttpKit
+from switchboard.integrations.chatwoot.client import ChatwootClient
+from switchboard.integrations.onec.adapter import OneCAdapter
+from switchboard.integrations.onec.client import OneCClient
+from switchboard.integrations.ports import HealthCheck, ReferenceSource, StaffSource
+
+
+@dataclass
+class Adapters:
+    reference_source: ReferenceSource | None = None
+    staff_source: StaffSource | None = None
+    #: Every external system this deployment is configured to use, for health checks.
+    systems: list[HealthCheck] = field(default_factory=list)
+    #: Names of systems the platform knows but this deployment has not configured.
+    unconfigured: list[str] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for system in self.systems:
+            close = getattr(system, "aclose", None)
+            if close is not None:
+                await close()
+
+
+def build_adapters(settings: Settings, kit: HttpKit) -> Adapters:
+    adapters = Adapters()
+    if settings.odata_baseurl_cl is not None:
+        onec = OneCAdapter(
+            OneCClient.create(
+                kit,
+                str(settings.odata_baseurl_cl),
+                settings.odata_user,
+                settings.odata_password.get_secret_value(),
+                page_size=settings.odata_page_size,
+            )
+        )
+        adapters.reference_source = onec
+        adapters.staff_source = onec
+        adapters.systems.append(onec)
+    else:
+        adapters.unconfigured.append("onec")
+    if settings.chatwoot_configured():
+        adapters.systems.append(ChatwootClient.from_settings(settings, kit))
+    else:
+        adapters.unconfigured.append("chatwoot")
+    return adapters

@@ -1,0 +1,122 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from switchboard import __version__
+from switchboard.api import ROUTERS
+from switchboard.config import Settings
+from switchboard.consultations.dictionaries import tasks as dictionary_tasks
+from switchboard.consultations.dictionaries.service import watch_changes
+from switchboard.consultations.managers import tasks as manager_tasks
+from switchboard.core.db.migrate import upgrade_async
+from switchboard.core.errors import install_error_handlers
+from switchboard.core.jobs import defer_unless_queued
+from switchboard.core.metrics import Metrics
+from switchboard.core.middleware import RequestPipeline
+from switchboard.core.ratelimit import RateLimiter
+from switchboard.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """
+Switchboard connects a company's customers to its people by chat, phone and booked
+consultations, and keeps Chatwoot, 1C:ЦЛ, RetailCRM and Asterisk in sync with one PostgreSQL.
+
+Errors always come as `{"error": "<code>", "message": "<text>"}` (plus `details` for invalid
+fields); texts follow `Accept-Language` (ru by default, en, uz).
+"""
+
+
+async def on_start(runtime: Runtime) -> None:
+    """Start-up work that seed 001 asks for, as durable jobs (done by a worker, never lost)."""
+    if runtime.settings.load_dicts_on_start:
+        await defer_unless_queued(runtime.jobs, dictionary_tasks.load_dicts)
+    if runtime.settings.sync_users_on_start:
+        await defer_unless_queued(runtime.jobs, manager_tasks.pull_users)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    database_url: str | None = None,
+    migrate: bool = True,
+) -> FastAPI:
+    """The platform's API. With `runtime`, the app uses it as it is (tests, the demo); without,
+    it opens its own at start-up, migrating the database first."""
+    metrics = runtime.metrics if runtime is not None else Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            active = runtime
+            if active is None:
+                active = await stack.enter_async_context(
+                    Runtime.open(settings, database_url=database_url, metrics=metrics)
+                )
+                if migrate:
+                    await upgrade_async(active.database.url)
+                await on_start(active)
+            app.state.runtime = active
+            watcher = asyncio.create_task(
+                watch_changes(active.bus, active.dictionary_cache), name="dictionary-watcher"
+            )
+            try:
+                yield
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    app = FastAPI(
+        title="Switchboard",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(
+        per_minute=settings.rate_limit_per_minute,
+        create_per_minute=settings.rate_limit_create_per_minute,
+        redis_url=settings.redis_dsn(),
+        trusted_proxies=settings.trusted_proxies,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_credentials="*" not in settings.allowed_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Front-Secret", "Last-Event-ID",
+                           "Idempotency-Key", "Accept-Language"],
+            expose_headers=["X-Request-Id", "Retry-After", "ETag"],
+        )
+    app.add_middleware(
+        RequestPipeline,
+        metrics=metrics,
+        limiter=app.state.rate_limiter,
+        default_locale=settings.default_locale,
+        access_log=settings.access_log,
+    )
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory switchboard.main:app_from_environment` (several workers)."""
+    from switchboard.config import load_settings
+    from switchboard.core.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json=settings.json_logs())
+    return create_app(settings)

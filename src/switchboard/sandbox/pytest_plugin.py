@@ -1,0 +1,103 @@
+"""The emulators as pytest fixtures: `onec` and `chatwoot`.
+
+Each emulator runs as a real HTTP server for the whole test session (so timeouts, dropped
+connections and retries behave as on a network) and is reset before every test that uses it.
+Enable with `pytest_plugins = ["switchboard.sandbox.pytest_plugin"]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from switchboard.sandbox.chatwoot import ChatwootEmulator
+from switchboard.sandbox.onec import OneCEmulator
+from switchboard.sandbox.runner import (
+    CHATWOOT_INBOX,
+    CHATWOOT_PLATFORM_TOKEN,
+    CHATWOOT_TOKEN,
+    ONEC_PASSWORD,
+    ONEC_PATH,
+    ONEC_USER,
+)
+from switchboard.sandbox.server import BackgroundServer
+
+
+@dataclass
+class RunningOneC:
+    emulator: OneCEmulator
+    server: BackgroundServer
+
+    @property
+    def root(self) -> str:
+        return f"{self.server.url}{ONEC_PATH}/"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return ONEC_USER, ONEC_PASSWORD
+
+    def settings(self) -> dict[str, str]:
+        return {"ODATA_BASEURL_CL": self.root, "ODATA_USER": ONEC_USER, "ODATA_PASSWORD": ONEC_PASSWORD}
+
+    def reset(self) -> None:
+        self.emulator.store.reset()
+        self.emulator.faults.clear()
+        self.emulator.journal.clear()
+
+
+@dataclass
+class RunningChatwoot:
+    emulator: ChatwootEmulator
+    server: BackgroundServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def settings(self) -> dict[str, str]:
+        return {
+            "CHATWOOT_API_URL": self.url,
+            "CHATWOOT_API_TOKEN": CHATWOOT_TOKEN,
+            "CHATWOOT_ACCOUNT_ID": str(self.emulator.account_id),
+            "CHATWOOT_INBOX_ID": str(self.emulator.inbox_id),
+            "CHATWOOT_INBOX_IDENTIFIER": CHATWOOT_INBOX,
+        }
+
+    def reset(self) -> None:
+        self.emulator.reset()
+        self.emulator.faults.clear()
+        self.emulator.journal.clear()
+
+
+@pytest.fixture(scope="session")
+def onec_server() -> Iterator[RunningOneC]:
+    emulator = OneCEmulator(base_path=ONEC_PATH, user=ONEC_USER, password=ONEC_PASSWORD)
+    with BackgroundServer(emulator.app) as server:
+        yield RunningOneC(emulator, server)
+
+
+@pytest.fixture
+def onec(onec_server: RunningOneC) -> RunningOneC:
+    """The 1C OData emulator, empty, with no faults."""
+    onec_server.reset()
+    return onec_server
+
+
+@pytest.fixture(scope="session")
+def chatwoot_server() -> Iterator[RunningChatwoot]:
+    emulator = ChatwootEmulator(
+        api_access_token=CHATWOOT_TOKEN,
+        platform_token=CHATWOOT_PLATFORM_TOKEN,
+        inbox_identifier=CHATWOOT_INBOX,
+    )
+    with BackgroundServer(emulator.app) as server:
+        yield RunningChatwoot(emulator, server)
+
+
+@pytest.fixture
+def chatwoot(chatwoot_server: RunningChatwoot) -> RunningChatwoot:
+    """The Chatwoot emulator in its initial state, with no faults."""
+    chatwoot_server.reset()
+    return chatwoot_server

@@ -1,0 +1,116 @@
+"""Start the emulators as real servers, filled with the demo data set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass, field
+
+import structlog
+
+from switchboard.sandbox.chatwoot import ChatwootEmulator
+from switchboard.sandbox.demo_data import DemoData, build_demo_data
+from switchboard.sandbox.onec import OneCEmulator
+from switchboard.sandbox.server import LoopServer
+
+log = structlog.get_logger(__name__)
+
+ONEC_PATH = "/cl/odata/standard.odata"
+ONEC_USER = "odata"
+ONEC_PASSWORD = "odata-sandbox"  # noqa: S105 - the emulator's own demo credential
+CHATWOOT_TOKEN = "cw-sandbox-admin-token"  # noqa: S105
+CHATWOOT_PLATFORM_TOKEN = "cw-sandbox-platform-token"  # noqa: S105
+CHATWOOT_INBOX = "sandbox-site-inbox"
+
+
+@dataclass
+class Sandbox:
+    onec: OneCEmulator
+    chatwoot: ChatwootEmulator
+    onec_server: LoopServer
+    chatwoot_server: LoopServer
+    data: DemoData | None = None
+    agents: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def onec_root(self) -> str:
+        return f"{self.onec_server.url}{ONEC_PATH}/"
+
+    @property
+    def chatwoot_url(self) -> str:
+        return self.chatwoot_server.url
+
+    def settings_overrides(self) -> dict[str, str]:
+        """Environment variables that point the platform at these emulators."""
+        return {
+            "ODATA_BASEURL_CL": self.onec_root,
+            "ODATA_USER": ONEC_USER,
+            "ODATA_PASSWORD": ONEC_PASSWORD,
+            "CHATWOOT_API_URL": self.chatwoot_url,
+            "CHATWOOT_API_TOKEN": CHATWOOT_TOKEN,
+            "CHATWOOT_ACCOUNT_ID": str(self.chatwoot.account_id),
+            "CHATWOOT_INBOX_ID": str(self.chatwoot.inbox_id),
+            "CHATWOOT_INBOX_IDENTIFIER": CHATWOOT_INBOX,
+        }
+
+    def describe(self) -> list[tuple[str, str]]:
+        return [
+            ("1C:ЦЛ OData (Basic odata / odata-sandbox)", self.onec_root),
+            ("1C:ЦЛ $metadata", self.onec_root + "$metadata"),
+            ("Chatwoot API (api_access_token cw-sandbox-admin-token)", self.chatwoot_url + "/api/v1/accounts/1/conversations"),
+            ("Chatwoot Public API", f"{self.chatwoot_url}/public/api/v1/inboxes/{CHATWOOT_INBOX}"),
+            ("Fault injection (1C)", self.onec_server.url + "/__sandbox__/faults"),
+            ("Fault injection (Chatwoot)", self.chatwoot_url + "/__sandbox__/faults"),
+        ]
+
+    async def stop(self) -> None:
+        await self.chatwoot_server.stop()
+        await self.onec_server.stop()
+
+
+def seed(sandbox: Sandbox, data: DemoData) -> None:
+    sandbox.onec.store.load(data.onec)
+    for agent in data.chatwoot_agents:
+        user = sandbox.chatwoot.add_agent(
+            agent["name"], agent["email"], custom_attributes={"cl_ref_key": agent["cl_ref_key"]}
+        )
+        sandbox.agents[agent["cl_ref_key"]] = int(user["id"])
+    sandbox.data = data
+
+
+async def start_sandbox(
+    *, host: str = "127.0.0.1", onec_port: int = 0, chatwoot_port: int = 0, demo_data: bool = True
+) -> Sandbox:
+    onec = OneCEmulator(base_path=ONEC_PATH, user=ONEC_USER, password=ONEC_PASSWORD)
+    chatwoot = ChatwootEmulator(
+        api_access_token=CHATWOOT_TOKEN,
+        platform_token=CHATWOOT_PLATFORM_TOKEN,
+        inbox_identifier=CHATWOOT_INBOX,
+    )
+    onec_server = LoopServer(onec.app, host=host, port=onec_port)
+    chatwoot_server = LoopServer(chatwoot.app, host=host, port=chatwoot_port)
+    await onec_server.start()
+    await chatwoot_server.start()
+    sandbox = Sandbox(onec, chatwoot, onec_server, chatwoot_server)
+    if demo_data:
+        seed(sandbox, build_demo_data())
+    return sandbox
+
+
+async def run_sandbox_forever(*, host: str, port: int, demo_data: bool) -> None:
+    sandbox = await start_sandbox(
+        host=host, onec_port=port, chatwoot_port=port + 1, demo_data=demo_data
+    )
+    print("Switchboard sandbox is running (Ctrl+C stops it):")
+    for name, url in sandbox.describe():
+        print(f"  {name:<58} {url}")
+    if sandbox.data is not None:
+        print("  demo data:", sandbox.data.summary())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await sandbox.stop()

@@ -1,0 +1,166 @@
+"""Durable jobs: transactional enqueue, singleton locks, retries with backoff, schedules."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import procrastinate
+import pytest
+from sqlalchemy import text
+
+from switchboard.core.db import Database
+from switchboard.core.http.errors import PeerRejected, PeerUnavailable
+from switchboard.core.jobs import (
+    BackoffRetry,
+    configure_job,
+    create_job_app,
+    defer_in_transaction,
+    defer_unless_queued,
+    singleton,
+)
+from switchboard.worker import BLUEPRINTS
+
+blueprint = procrastinate.Blueprint()
+spans: list[tuple[int, float, float]] = []
+
+
+@blueprint.task(**singleton("test.slow_singleton"))
+async def slow_singleton(n: int) -> None:
+    started = time.monotonic()
+    await asyncio.sleep(0.3)
+    spans.append((n, started, time.monotonic()))
+
+
+@blueprint.task(name="test.peer_down", retry=BackoffRetry(max_attempts=3, base_seconds=30))
+async def peer_down() -> None:
+    raise PeerUnavailable("onec", "connection refused")
+
+
+@blueprint.task(name="test.peer_refused", retry=BackoffRetry(max_attempts=3))
+async def peer_refused() -> None:
+    raise PeerRejected("onec", "bad request")
+
+
+@blueprint.task(name="test.noop")
+async def noop() -> None:
+    return None
+
+
+@pytest.fixture
+async def app(clean_database: str) -> AsyncIterator[procrastinate.App]:
+    spans.clear()
+    job_app = create_job_app(clean_database, [blueprint])
+    async with job_app.open_async():
+        yield job_app
+
+
+async def _jobs(app: procrastinate.App, task_name: str) -> list[dict[str, Any]]:
+    rows = await app.connector.execute_query_all_async(
+        "SELECT id, status::text AS status, attempts, scheduled_at FROM procrastinate_jobs "
+        "WHERE task_name = %(name)s ORDER BY id",
+        name=task_name,
+    )
+    return list(rows)
+
+
+async def _run_until_idle(app: procrastinate.App, concurrency: int = 1) -> None:
+    await asyncio.wait_for(
+        app.run_worker_async(concurrency=concurrency, wait=False, install_signal_handlers=False),
+        timeout=20,
+    )
+
+
+async def test_enqueue_in_a_rolled_back_transaction_leaves_no_job(
+    app: procrastinate.App, database: Database
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as session:
+            await session.execute(text("SELECT 1"))
+            await defer_in_transaction(session, app, noop)
+            raise RuntimeError("the business change failed")
+    assert await _jobs(app, "test.noop") == []
+    async with database.transaction() as session:
+        await defer_in_transaction(session, app, noop)
+        assert await _jobs(app, "test.noop") == []  # not visible before commit
+    assert [job["status"] for job in await _jobs(app, "test.noop")] == ["todo"]
+
+
+async def test_a_singleton_waits_once_and_never_runs_twice_at_once(app: procrastinate.App) -> None:
+    assert await defer_unless_queued(app, slow_singleton, n=1)
+    assert not await defer_unless_queued(app, slow_singleton, n=2)  # one is already waiting
+    # Two more copies arrive while the first is running: queued behind it, one at a time.
+    worker = asyncio.create_task(
+        app.run_worker_async(concurrency=4, wait=True, install_signal_handlers=False)
+    )
+    await asyncio.sleep(0.1)
+    assert await defer_unless_queued(app, slow_singleton, n=2)
+    assert not await defer_unless_queued(app, slow_singleton, n=3)
+    deadline = time.monotonic() + 10
+    while len(spans) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+    assert [n for n, _, _ in spans] == [1, 2]
+    (_, _, first_end), (_, second_start, _) = spans
+    assert second_start >= first_end
+
+
+async def test_a_peer_outage_is_retried_later_with_backoff(app: procrastinate.App) -> None:
+    await configure_job(app, peer_down).defer_async()
+    await _run_until_idle(app)
+    (job,) = await _jobs(app, "test.peer_down")
+    assert job["status"] == "todo"
+    assert job["attempts"] == 1
+    wait = (job["scheduled_at"] - (await _now(app))).total_seconds()
+    assert 10 <= wait <= 40  # base 30 s with jitter between half and full
+
+
+async def test_a_refusal_is_not_retried_and_stays_visible_as_failed(app: procrastinate.App) -> None:
+    await configure_job(app, peer_refused).defer_async()
+    await _run_until_idle(app)
+    (job,) = await _jobs(app, "test.peer_refused")
+    assert job["status"] == "failed"
+
+
+async def _now(app: procrastinate.App) -> Any:
+    row = await app.connector.execute_query_one_async("SELECT now() AS now")
+    return row["now"]
+
+
+def test_schedules_are_declared_in_code() -> None:
+    job_app = create_job_app("postgresql://unused/db", BLUEPRINTS)
+    schedules = {
+        periodic.task.name: periodic.cron
+        for periodic in job_app.periodic_registry.periodic_tasks.values()
+    }
+    assert schedules["etl.load_dicts"] == "*/15 * * * *"
+    assert schedules["etl.pull_users"] == "0 3 * * *"
+    assert schedules["housekeeping.retry_stalled_jobs"] == "*/5 * * * *"
+    for name in ("etl.load_dicts", "etl.pull_users"):
+        task = job_app.tasks[name]
+        assert task.lock == name
+        assert task.queueing_lock == name
+
+
+async def test_a_period_is_deferred_once_whatever_the_number_of_workers(
+    clean_database: str,
+) -> None:
+    apps = [create_job_app(clean_database, BLUEPRINTS) for _ in range(3)]
+    timestamp = int(time.time()) // 900 * 900
+    job_ids = []
+    for job_app in apps:
+        async with job_app.open_async():
+            job_ids.append(
+                await job_app.job_manager.defer_periodic_job(
+                    job=configure_job(
+                        job_app, job_app.tasks["etl.load_dicts"], task_kwargs={"timestamp": timestamp}
+                    ).job,
+                    periodic_id="quarter-hourly",
+                    defer_timestamp=timestamp,
+                )
+            )
+    assert sum(1 for job_id in job_ids if job_id is not None) == 1
