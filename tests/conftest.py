@@ -162,7 +162,9 @@ async def client_factory() -> AsyncIterator[Any]:
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app=app)
             return await stack.enter_async_context(
-                httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers)
+                httpx.AsyncClient(
+                    transport=transport, base_url="http://testserver", headers=headers
+                )
             )
 
         yield make

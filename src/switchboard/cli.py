@@ -34,7 +34,9 @@ def _settings(**overrides: Any) -> Settings:
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="Port of the platform; emulators use the next ones.")] = 8000,
+    port: Annotated[
+        int, typer.Option(help="Port of the platform; emulators use the next ones.")
+    ] = 8000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
 ) -> None:
     """Start everything on embedded defaults: PostgreSQL in ./var, the 1C and Chatwoot
@@ -81,8 +83,12 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once (default WORKER_CONCURRENCY).")] = None,
-    metrics_port: Annotated[int | None, typer.Option(help="Serve /metrics of this worker on this port (0: off).")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs run at once (default WORKER_CONCURRENCY).")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve /metrics of this worker on this port (0: off).")
+    ] = None,
 ) -> None:
     """Run background jobs and periodic schedules (ETL every 15 minutes, users daily 03:00 UTC).
     Start as many as you like, on as many hosts: each periodic job runs once per period."""
@@ -136,7 +142,9 @@ def sandbox(
 @app.command()
 def etl(
     job: Annotated[str, typer.Argument(help="load_dicts or pull_users.")],
-    queue: Annotated[bool, typer.Option(help="Queue it for a worker instead of running it here.")] = False,
+    queue: Annotated[
+        bool, typer.Option(help="Queue it for a worker instead of running it here.")
+    ] = False,
 ) -> None:
     """Run one ETL job now, in the foreground, and print what it did."""
     from switchboard.worker import ETL_JOBS

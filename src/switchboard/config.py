@@ -91,9 +91,7 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
     event_bus: BusBackend = Field(BusBackend.AUTO, validation_alias="EVENT_BUS")
     sse_heartbeat_seconds: float = Field(15, gt=0, le=300, validation_alias="SSE_HEARTBEAT_SECONDS")
-    sse_max_lifetime_seconds: float = Field(
-        3600, gt=0, validation_alias="SSE_MAX_LIFETIME_SECONDS"
-    )
+    sse_max_lifetime_seconds: float = Field(3600, gt=0, validation_alias="SSE_MAX_LIFETIME_SECONDS")
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="ALLOWED_ORIGINS"
     )
@@ -140,7 +138,9 @@ class Settings(BaseSettings):
     breaker_failure_threshold: int = Field(
         5, ge=1, le=1000, validation_alias="BREAKER_FAILURE_THRESHOLD"
     )
-    breaker_reset_seconds: float = Field(30, gt=0, le=3600, validation_alias="BREAKER_RESET_SECONDS")
+    breaker_reset_seconds: float = Field(
+        30, gt=0, le=3600, validation_alias="BREAKER_RESET_SECONDS"
+    )
 
     # --- business rules (seed 001) -------------------------------------------------------------
     max_future_consultation_days: int = Field(
@@ -155,7 +155,9 @@ class Settings(BaseSettings):
     tech_support_working_hours_end: time = Field(
         time(18, 0), validation_alias="TECH_SUPPORT_WORKING_HOURS_END"
     )
-    send_queue_wait_time_message: bool = Field(True, validation_alias="SEND_QUEUE_WAIT_TIME_MESSAGE")
+    send_queue_wait_time_message: bool = Field(
+        True, validation_alias="SEND_QUEUE_WAIT_TIME_MESSAGE"
+    )
     dict_cache_ttl_seconds: float = Field(1800, gt=0, validation_alias="DICT_CACHE_TTL_SECONDS")
 
     # --- start-up behaviour (seed 001) ----------------------------------------------------------
@@ -188,7 +190,9 @@ class Settings(BaseSettings):
         if "*" in self.allowed_origins:
             raise ValueError("ALLOWED_ORIGINS may not be * when ENV=prod; list the sites instead")
         if not self.front_auth_enabled():
-            raise ValueError("ENV=prod needs FRONT_SECRET or FRONT_BEARER_TOKEN (auth is off without)")
+            raise ValueError(
+                "ENV=prod needs FRONT_SECRET or FRONT_BEARER_TOKEN (auth is off without)"
+            )
         return self
 
     @field_validator("onec_timezone")
@@ -197,7 +201,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Tashkent)") from None
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Asia/Tashkent)"
+            ) from None
         return value
 
     @field_validator("odata_baseurl_cl", mode="after")

@@ -78,7 +78,10 @@ def _banner(host: str, port: int, sandbox: Sandbox, settings: Settings, worker_p
         ("Metrics (worker)", f"http://{host}:{worker_port}/metrics"),
         ("Dictionaries: kinds of software", f"{base}/api/dicts/po-types"),
         ("Dictionaries: sections", f"{base}/api/dicts/po-sections"),
-        ("Dictionaries: question categories", f"{base}/api/dicts/online-question/categories?language=ru"),
+        (
+            "Dictionaries: question categories",
+            f"{base}/api/dicts/online-question/categories?language=ru",
+        ),
         ("Dictionaries: questions", f"{base}/api/dicts/online-questions?language=uz"),
         ("Dictionaries: knowledge base", f"{base}/api/dicts/knowledge-base"),
         ("Dictionaries: interference", f"{base}/api/dicts/interference"),

@@ -98,8 +98,14 @@ def create_app(
             allow_origins=settings.allowed_origins,
             allow_credentials="*" not in settings.allowed_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Front-Secret", "Last-Event-ID",
-                           "Idempotency-Key", "Accept-Language"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Front-Secret",
+                "Last-Event-ID",
+                "Idempotency-Key",
+                "Accept-Language",
+            ],
             expose_headers=["X-Request-Id", "Retry-After", "ETag"],
         )
     app.add_middleware(

@@ -68,7 +68,9 @@ class Runtime:
             bus=bus or create_bus(settings, database),
             jobs=create_job_app(database.url, BLUEPRINTS),
             adapters=build_adapters(settings, kit),
-            dictionary_cache=ResponseCache("dictionaries", settings.dict_cache_ttl_seconds, metrics),
+            dictionary_cache=ResponseCache(
+                "dictionaries", settings.dict_cache_ttl_seconds, metrics
+            ),
             embedded=embedded,
         )
         try:

@@ -17,8 +17,12 @@ async def run_worker(settings: Settings, *, concurrency: int, metrics_port: int 
     async with Runtime.open(settings) as runtime:
         await upgrade_async(runtime.database.url)
         if metrics_port:
-            start_http_server(metrics_port, addr=settings.app_host, registry=runtime.metrics.registry)
-            log.info("worker metrics served", url=f"http://{settings.app_host}:{metrics_port}/metrics")
+            start_http_server(
+                metrics_port, addr=settings.app_host, registry=runtime.metrics.registry
+            )
+            log.info(
+                "worker metrics served", url=f"http://{settings.app_host}:{metrics_port}/metrics"
+            )
         log.info("worker started", concurrency=concurrency, bus=runtime.bus.name)
         await runtime.jobs.run_worker_async(
             concurrency=concurrency,

@@ -20,7 +20,10 @@ async def test_unknown_path_is_json_404_in_russian_by_default(client: httpx.Asyn
 
 @pytest.mark.parametrize(
     ("language", "text"),
-    [("en", "Nothing is found at this address."), ("uz-UZ,ru;q=0.5", "Bu manzilda hech narsa yo‘q.")],
+    [
+        ("en", "Nothing is found at this address."),
+        ("uz-UZ,ru;q=0.5", "Bu manzilda hech narsa yo‘q."),
+    ],
 )
 async def test_messages_follow_accept_language(
     client: httpx.AsyncClient, language: str, text: str
@@ -159,9 +162,10 @@ async def test_an_unexpected_error_is_a_clean_500(runtime: Runtime, client_facto
         raise ZeroDivisionError("secret internals")
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=transport, base_url="http://t"
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
         response = await client.get("/api/boom")
     assert response.status_code == 500
     assert response.json()["error"] == "internal_error"

@@ -138,9 +138,9 @@ async def test_publish_on_commit_sends_only_committed_changes(
         events = await _subscribe_then(bus, channel, 1, publish)
         assert [e.type for e in events] == ["change.committed"]
         await asyncio.sleep(0.2)
-        assert [e.type for e in await bus.history(channel, "0" if bus.name != "redis" else "0-0")] == [
-            "change.committed"
-        ]
+        assert [
+            e.type for e in await bus.history(channel, "0" if bus.name != "redis" else "0-0")
+        ] == ["change.committed"]
     finally:
         await database.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -42,7 +43,9 @@ class Peer:
         async def missing(request: Request) -> JSONResponse:
             return JSONResponse({"error": "no such thing"}, status_code=404)
 
-        app = Starlette(routes=[Route("/items", items, methods=["GET", "POST"]), Route("/missing", missing)])
+        app = Starlette(
+            routes=[Route("/items", items, methods=["GET", "POST"]), Route("/missing", missing)]
+        )
         self.app = SandboxMiddleware(app, faults=self.faults, journal=self.journal)
 
     def calls(self, method: str) -> int:
@@ -72,7 +75,9 @@ def make_kit(**retry: float) -> HttpKit:
         max_backoff=0.05,
         max_retry_after=retry.get("max_retry_after", 5),
     )
-    return HttpKit(Metrics(), retry=policy, timeout=1.0, breaker_threshold=3, breaker_reset_seconds=0.5)
+    return HttpKit(
+        Metrics(), retry=policy, timeout=1.0, breaker_threshold=3, breaker_reset_seconds=0.5
+    )
 
 
 async def test_get_is_retried_through_5xx_and_429(peer: tuple[Peer, str]) -> None:
@@ -202,17 +207,20 @@ async def test_breaker_opens_after_failures_then_recovers(peer: tuple[Peer, str]
     assert server.calls("GET") == 3  # nothing was sent while open
     assert kit.breakers.state("flaky") == "opened"
     server.faults.clear()
-    time.sleep(0.6)
+    await asyncio.sleep(0.6)
     assert (await client.request("GET", "/items")).status_code == 200
     assert kit.breakers.state("flaky") == "closed"
     metrics = kit.metrics.render().decode()
-    assert 'switchboard_adapter_calls_total{method="GET",outcome="circuit_open",target="flaky"} 1.0' in metrics
+    assert (
+        'switchboard_adapter_calls_total{method="GET",outcome="circuit_open",target="flaky"} 1.0'
+        in metrics
+    )
     assert 'outcome="server_error",target="flaky"} 3.0' in metrics
     await client.aclose()
 
 
 async def test_refusals_do_not_open_the_breaker(peer: tuple[Peer, str]) -> None:
-    server, url = peer
+    _server, url = peer
     kit = make_kit(max_attempts=1)
     client = kit.client("strict", url)
     for _ in range(5):

@@ -157,7 +157,9 @@ async def test_a_period_is_deferred_once_whatever_the_number_of_workers(
             job_ids.append(
                 await job_app.job_manager.defer_periodic_job(
                     job=configure_job(
-                        job_app, job_app.tasks["etl.load_dicts"], task_kwargs={"timestamp": timestamp}
+                        job_app,
+                        job_app.tasks["etl.load_dicts"],
+                        task_kwargs={"timestamp": timestamp},
                     ).job,
                     periodic_id="quarter-hourly",
                     defer_timestamp=timestamp,

@@ -249,9 +249,7 @@ class QuestionAnswer(Base):
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
-    cons_id: Mapped[str] = mapped_column(
-        Text, ForeignKey("cons.cons.cons_id", ondelete="CASCADE")
-    )
+    cons_id: Mapped[str] = mapped_column(Text, ForeignKey("cons.cons.cons_id", ondelete="CASCADE"))
     line_number: Mapped[int] = mapped_column(Integer)
     po_type_key: Mapped[uuid.UUID | None] = mapped_column(UUID)
     po_section_key: Mapped[uuid.UUID | None] = mapped_column(UUID)

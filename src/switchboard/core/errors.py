@@ -7,15 +7,16 @@ internal (exception text, stack traces, request bodies) ever reaches the respons
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from switchboard.core.responses import JsonResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from switchboard.core.i18n import negotiate, translate
+from switchboard.core.responses import JsonResponse
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +29,7 @@ class ApiError(Exception):
         code: str,
         message: str,
         *,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         details: list[dict[str, Any]] | None = None,
         **params: object,
     ) -> None:
@@ -83,7 +84,7 @@ def error_response(
     code: str,
     message: str,
     *,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     details: list[dict[str, Any]] | None = None,
     **params: object,
 ) -> JsonResponse:

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from switchboard.core.responses import JsonResponse
 from sqlalchemy import func, select, text
 from starlette.responses import Response
 
@@ -16,6 +15,7 @@ from switchboard.core.auth import secret_matches
 from switchboard.core.errors import Unauthorized
 from switchboard.core.http.errors import IntegrationError
 from switchboard.core.jobs import refresh_job_gauges
+from switchboard.core.responses import JsonResponse
 from switchboard.runtime import Runtime, runtime_dependency
 
 router = APIRouter(tags=["health"])
@@ -66,9 +66,9 @@ async def _workers(runtime: Runtime) -> dict[str, Any]:
     try:
         async with runtime.database.engine.connect() as connection:
             alive = await connection.scalar(
-                select(func.count()).select_from(text("procrastinate_workers")).where(
-                    text("last_heartbeat > now() - interval '60 seconds'")
-                )
+                select(func.count())
+                .select_from(text("procrastinate_workers"))
+                .where(text("last_heartbeat > now() - interval '60 seconds'"))
             )
     except Exception:
         return {"status": "unknown"}

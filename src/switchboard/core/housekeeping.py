@@ -21,7 +21,9 @@ EVENT_HISTORY = timedelta(hours=6)
 
 @blueprint.periodic(cron="*/5 * * * *", periodic_id="every-5-min")
 @blueprint.task(pass_context=True, **singleton("housekeeping.retry_stalled_jobs"))
-async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int | None = None) -> int:
+async def retry_stalled_jobs(
+    context: procrastinate.JobContext, timestamp: int | None = None
+) -> int:
     """procrastinate does not requeue the jobs of a worker that died mid-job; this does."""
     manager = context.app.job_manager
     stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS))

@@ -77,7 +77,9 @@ def singleton(name: str) -> dict[str, Any]:
     return {"name": name, "lock": name, "queueing_lock": name, "retry": BackoffRetry()}
 
 
-def create_job_app(database_url: str, blueprints: list[procrastinate.Blueprint]) -> procrastinate.App:
+def create_job_app(
+    database_url: str, blueprints: list[procrastinate.Blueprint]
+) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(database_url), min_size=1, max_size=5
     )
@@ -163,7 +165,9 @@ async def refresh_job_gauges(runtime: Runtime) -> None:
     async with runtime.database.engine.connect() as connection:
         rows = (
             await connection.execute(
-                text("SELECT task_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2")
+                text(
+                    "SELECT task_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2"
+                )
             )
         ).all()
     runtime.metrics.jobs.clear()

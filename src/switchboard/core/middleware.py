@@ -57,7 +57,10 @@ class RequestPipeline:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -71,7 +74,9 @@ class RequestPipeline:
         if not path.startswith(LIMITED_PREFIXES) or path.startswith(UNLIMITED_PREFIXES):
             return False
         client = scope.get("client")
-        key = self.limiter.client_key(client[0] if client else None, _header(scope, b"x-forwarded-for"))
+        key = self.limiter.client_key(
+            client[0] if client else None, _header(scope, b"x-forwarded-for")
+        )
         retry_after = await self.limiter.check(self.limiter.general, "api", key)
         if retry_after is None:
             return False
@@ -80,7 +85,9 @@ class RequestPipeline:
         body = orjson.dumps(
             {
                 "error": "rate_limited",
-                "message": translate("Too many requests; try again in {seconds} s.", locale, seconds=seconds),
+                "message": translate(
+                    "Too many requests; try again in {seconds} s.", locale, seconds=seconds
+                ),
             }
         )
         await send(
@@ -96,7 +103,9 @@ class RequestPipeline:
         await send({"type": "http.response.body", "body": body})
         return True
 
-    def _observe(self, scope: Scope, path: str, status: int, seconds: float, request_id: str) -> None:
+    def _observe(
+        self, scope: Scope, path: str, status: int, seconds: float, request_id: str
+    ) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         method = scope["method"]
         self.metrics.http_requests.labels(route, method, str(status)).inc()

@@ -10,8 +10,8 @@ import structlog
 from fastapi import Request
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
 
 from switchboard.core.errors import TooManyRequests
 
@@ -66,7 +66,9 @@ class RateLimiter:
                 return None
             reset_at, _ = await self.limiter.get_window_stats(item, *keys)
         except Exception as exc:
-            log.warning("rate limit storage unavailable; letting the request through", error=str(exc))
+            log.warning(
+                "rate limit storage unavailable; letting the request through", error=str(exc)
+            )
             return None
         return max(1.0, reset_at - time.time())
 

@@ -32,7 +32,7 @@ def build_adapters(settings: Settings, kit: HttpKit) -> Adapters:
     adapters = Adapters()
     if settings.odata_baseurl_cl is not None:
         onec = OneCAdapter(
-            OneCClient.create(
+            OneCClient.connect(
                 kit,
                 str(settings.odata_baseurl_cl),
                 settings.odata_user,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-from switchboard.core.db.base import SCHEMAS, Base
+from switchboard.core.db.base import Base
+from switchboard.core.db.migrate import include_object
 from switchboard.core.db.session import sqlalchemy_url
 from switchboard.models import import_all_models
 
@@ -14,13 +15,6 @@ import_all_models()
 # Any constant: every process that migrates takes this advisory lock first.
 MIGRATION_LOCK = 727_461_001
 VERSION_TABLE_SCHEMA = "sys"
-
-
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    schema = getattr(obj, "schema", None)
-    if type_ == "table":
-        return schema in SCHEMAS
-    return True
 
 
 def record_applied_version(ctx: object, step: object, heads: object, run_args: object) -> None:
@@ -69,5 +63,7 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    raise RuntimeError("offline (SQL script) migrations are not supported; run `switchboard migrate`")
+    raise RuntimeError(
+        "offline (SQL script) migrations are not supported; run `switchboard migrate`"
+    )
 run_migrations_online()

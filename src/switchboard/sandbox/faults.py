@@ -208,7 +208,10 @@ class SandboxMiddleware:
                 {
                     "type": "http.response.start",
                     "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", b"1000"),
+                    ],
                 }
             )
             await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
@@ -220,7 +223,10 @@ class SandboxMiddleware:
             content, media_type = orjson.dumps(fault.body), "application/json"
         else:
             content, media_type = self.error_body(fault.status)
-        headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(content)).encode())]
+        headers = [
+            (b"content-type", media_type.encode()),
+            (b"content-length", str(len(content)).encode()),
+        ]
         if fault.retry_after is not None:
             headers.append((b"retry-after", str(fault.retry_after).encode()))
         await send({"type": "http.response.start", "status": fault.status, "headers": headers})
@@ -229,7 +235,8 @@ class SandboxMiddleware:
     async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         action = scope["path"][len(CONTROL_PREFIX) :].strip("/")
-        status, payload = 200, None
+        status: int = 200
+        payload: Any = None
         if action == "faults" and method == "GET":
             payload = [fault.as_json() for fault in self.faults.list()]
         elif action == "faults" and method == "POST":

@@ -39,7 +39,11 @@ class RunningOneC:
         return ONEC_USER, ONEC_PASSWORD
 
     def settings(self) -> dict[str, str]:
-        return {"ODATA_BASEURL_CL": self.root, "ODATA_USER": ONEC_USER, "ODATA_PASSWORD": ONEC_PASSWORD}
+        return {
+            "ODATA_BASEURL_CL": self.root,
+            "ODATA_USER": ONEC_USER,
+            "ODATA_PASSWORD": ONEC_PASSWORD,
+        }
 
     def reset(self) -> None:
         self.emulator.store.reset()

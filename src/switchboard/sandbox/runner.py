@@ -58,7 +58,10 @@ class Sandbox:
         return [
             ("1C:ЦЛ OData (Basic odata / odata-sandbox)", self.onec_root),
             ("1C:ЦЛ $metadata", self.onec_root + "$metadata"),
-            ("Chatwoot API (api_access_token cw-sandbox-admin-token)", self.chatwoot_url + "/api/v1/accounts/1/conversations"),
+            (
+                "Chatwoot API (api_access_token cw-sandbox-admin-token)",
+                self.chatwoot_url + "/api/v1/accounts/1/conversations",
+            ),
             ("Chatwoot Public API", f"{self.chatwoot_url}/public/api/v1/inboxes/{CHATWOOT_INBOX}"),
             ("Fault injection (1C)", self.onec_server.url + "/__sandbox__/faults"),
             ("Fault injection (Chatwoot)", self.chatwoot_url + "/__sandbox__/faults"),

@@ -79,7 +79,7 @@ class LoopServer:
         self.port = port
         self.server = uvicorn.Server(_config(app, host, port))
         # The owner of the process handles Ctrl+C and stops every server it started.
-        self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+        self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         self._task: asyncio.Task[None] | None = None
 
     @property

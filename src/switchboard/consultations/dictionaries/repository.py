@@ -43,19 +43,21 @@ def _row(item: CatalogItem) -> dict[str, Any]:
     }
 
 
-async def upsert(session: AsyncSession, model: type[DictionaryRow], items: Sequence[CatalogItem]) -> int:
+async def upsert(
+    session: AsyncSession, model: type[DictionaryRow], items: Sequence[CatalogItem]
+) -> int:
     """Insert new rows and update changed ones; returns how many rows were written. Rows whose
     content did not change are left alone (no dead tuples, no false "changed" signal)."""
     written = 0
     for start in range(0, len(items), CHUNK):
         rows = [_row(item) for item in items[start : start + CHUNK]]
-        statement = insert(model).values(rows)
+        values = insert(model).values(rows)
         content = [name for name in rows[0] if name != "ref_key"]
         table_columns = [model.__table__.c[name] for name in content]
-        new_columns = [statement.excluded[name] for name in content]
-        statement = statement.on_conflict_do_update(
+        new_columns = [values.excluded[name] for name in content]
+        statement = values.on_conflict_do_update(
             index_elements=[model.__table__.c.ref_key],
-            set_={**{name: statement.excluded[name] for name in content}, "updated_at": func.now()},
+            set_={**{name: values.excluded[name] for name in content}, "updated_at": func.now()},
             where=tuple_(*table_columns).is_distinct_from(tuple_(*new_columns)),
         ).returning(model.__table__.c.ref_key)
         written += len((await session.execute(statement)).all())
@@ -72,7 +74,7 @@ async def mark_missing_deleted(
         .where(table.c.deletion_mark.is_(False), table.c.ref_key.not_in(list(seen)))
         .values(deletion_mark=True, updated_at=func.now())
     )
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def live_rows(

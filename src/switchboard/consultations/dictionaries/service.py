@@ -53,7 +53,11 @@ async def load_catalog(
     else:
         log.warning("catalog changed during load; deletions deferred", catalog=catalog.value)
     return schemas.CatalogLoad(
-        catalog=catalog.value, received=len(seen), changed=changed, deleted=deleted, complete=complete
+        catalog=catalog.value,
+        received=len(seen),
+        changed=changed,
+        deleted=deleted,
+        complete=complete,
     )
 
 
@@ -134,7 +138,9 @@ async def watch_changes(bus: EventBus, cache: ResponseCache, *, retry_delay: flo
                 async for event in subscription.events():
                     if event.type == CHANGED:
                         cache.invalidate()
-                        log.info("dictionary cache invalidated", catalogs=event.data.get("catalogs"))
+                        log.info(
+                            "dictionary cache invalidated", catalogs=event.data.get("catalogs")
+                        )
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -29,5 +29,7 @@ async def run_load_dicts(runtime: Runtime) -> dict[str, Any]:
 
 @blueprint.periodic(cron="*/15 * * * *", periodic_id="quarter-hourly")
 @blueprint.task(pass_context=True, **singleton("etl.load_dicts"))
-async def load_dicts(context: procrastinate.JobContext, timestamp: int | None = None) -> dict[str, Any]:
+async def load_dicts(
+    context: procrastinate.JobContext, timestamp: int | None = None
+) -> dict[str, Any]:
     return await run_load_dicts(runtime_of(context))

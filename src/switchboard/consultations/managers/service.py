@@ -65,7 +65,9 @@ async def sync_staff(source: StaffSource, database: Database) -> StaffSyncReport
                     statement.on_conflict_do_update(
                         index_elements=[Manager.cl_ref_key],
                         set_={
-                            name: statement.excluded[name] for name in rows[0] if name != "cl_ref_key"
+                            name: statement.excluded[name]
+                            for name in rows[0]
+                            if name != "cl_ref_key"
                         }
                         | {"updated_at": func.now()},
                     )

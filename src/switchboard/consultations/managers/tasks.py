@@ -29,5 +29,7 @@ async def run_pull_users(runtime: Runtime) -> dict[str, Any]:
 
 @blueprint.periodic(cron="0 3 * * *", periodic_id="daily-0300-utc")
 @blueprint.task(pass_context=True, **singleton("etl.pull_users"))
-async def pull_users(context: procrastinate.JobContext, timestamp: int | None = None) -> dict[str, Any]:
+async def pull_users(
+    context: procrastinate.JobContext, timestamp: int | None = None
+) -> dict[str, Any]:
     return await run_pull_users(runtime_of(context))

@@ -24,10 +24,10 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server and return a libpq URL of the platform's database."""
-        import pgserver
+        from pgserver import get_server  # type: ignore[attr-defined]
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        self._server = get_server(self.data_dir, cleanup_mode="stop")
         self._ensure_database()
         url: str = self._server.get_uri(self.database)
         return url

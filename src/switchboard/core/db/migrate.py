@@ -7,6 +7,17 @@ import asyncio
 from alembic import command
 from alembic.config import Config
 
+from switchboard.core.db.base import SCHEMAS
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic looks only at our schemas; procrastinate's tables in `public` are its own."""
+    if type_ == "table":
+        return getattr(obj, "schema", None) in SCHEMAS
+    return True
+
 
 def alembic_config(database_url: str) -> Config:
     config = Config()

@@ -13,6 +13,7 @@ failure leaves as one of `switchboard.core.http.errors`.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -117,7 +118,9 @@ def classify_status(target: str, response: httpx.Response) -> IntegrationError |
             body=body,
         )
     if status >= 500:
-        return _MaybeDoneUnavailable(target, f"server error {status}", status_code=status, body=body)
+        return _MaybeDoneUnavailable(
+            target, f"server error {status}", status_code=status, body=body
+        )
     if status in (401, 403):
         return PeerUnauthorized(target, f"not authorized ({status})", status_code=status, body=body)
     if status == 404:
@@ -146,7 +149,9 @@ class Breakers:
 
     def __init__(self, metrics: Metrics, *, threshold: int = 5, reset_seconds: float = 30) -> None:
         self.metrics = metrics
-        self.factory = AsyncCircuitBreakerFactory(default_threshold=threshold, default_ttl=reset_seconds)
+        self.factory = AsyncCircuitBreakerFactory(
+            default_threshold=threshold, default_ttl=reset_seconds
+        )
         self.factory.add_listener(self._on_event)
         self.states: dict[str, str] = {}
 
@@ -252,7 +257,7 @@ class ServiceClient:
             wait=self._wait,
             retry=retry_if_exception(lambda exc: self._should_retry(exc, repeatable)),
             reraise=True,
-            **({"sleep": self._sleep} if self._sleep else {}),
+            sleep=self._sleep or asyncio.sleep,
         )
         response: httpx.Response | None = None
         async for attempt in retrying:
@@ -275,7 +280,9 @@ class ServiceClient:
         if isinstance(error, RateLimited) and error.retry_after is not None:
             return error.retry_after
         backoff = wait_exponential_jitter(
-            multiplier=self.retry.initial_backoff, max=self.retry.max_backoff, jitter=self.retry.jitter
+            multiplier=self.retry.initial_backoff,
+            max=self.retry.max_backoff,
+            jitter=self.retry.jitter,
         )
         return float(backoff(state))
 
@@ -350,7 +357,9 @@ class ServiceClient:
             "adapter exchange",
             target=self.target,
             request_headers=self.masker.headers(dict(request.headers)),
-            request_body=self.masker.text(request.content[:BODY_LOG_LIMIT].decode("utf-8", "replace")),
+            request_body=self.masker.text(
+                request.content[:BODY_LOG_LIMIT].decode("utf-8", "replace")
+            ),
             response_body=self.masker.text(response.text[:BODY_LOG_LIMIT]) if response else None,
         )
 

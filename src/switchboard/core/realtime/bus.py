@@ -99,11 +99,11 @@ class Subscription:
             if self._fresh(event):
                 yield event
         while True:
-            event = await self.queue.get()
-            if event is None:
+            item = await self.queue.get()
+            if item is None:
                 return
-            if self._fresh(event):
-                yield event
+            if self._fresh(item):
+                yield item
 
 
 class EventBus(ABC):
@@ -116,11 +116,12 @@ class EventBus(ABC):
 
     async def start(self) -> None:
         """Open the backend connection; called once per process."""
+        await self._wait_connected(timeout=0)
 
     async def _wait_connected(self, timeout: float = 10) -> None:
         """Wait a little for the listener; if the backend is down, go on and let it retry."""
         connected: asyncio.Event | None = getattr(self, "_connected", None)
-        if connected is None:
+        if connected is None or connected.is_set():
             return
         try:
             await asyncio.wait_for(connected.wait(), timeout=timeout)

@@ -132,7 +132,9 @@ class PostgresBus(EventBus):
         if not self.subscriber_count(message["channel"]):
             return
         if "type" in message:
-            self._dispatch(Event(str(event_id), message["channel"], message["type"], message["data"]))
+            self._dispatch(
+                Event(str(event_id), message["channel"], message["type"], message["data"])
+            )
         else:
             for event in await self._fetch(BusEvent.id == event_id):
                 self._dispatch(event)

@@ -20,7 +20,8 @@ PREFIX = "switchboard:events:"
 # XADD and PUBLISH in one atomic step, so an event is never in the history without having been
 # announced, nor announced without being in the history.
 PUBLISH_SCRIPT = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2], 'data', ARGV[3])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
+                      'type', ARGV[2], 'data', ARGV[3])
 redis.call('PUBLISH', KEYS[1], id .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[3])
 return id
 """
@@ -73,13 +74,14 @@ class RedisBus(EventBus):
     async def history(self, channel: str, after: str, limit: int = 1000) -> list[Event]:
         stream_id_key(after)
         entries = await self.redis.xrange(PREFIX + channel, min="(" + after, count=limit)
-        return [self._from_entry(channel, entry_id, fields) for entry_id, fields in entries]
+        return [self._from_entry(channel, entry_id, fields) for entry_id, fields in entries or []]
 
     def sort_key(self, event_id: str) -> tuple[int, int]:
         return stream_id_key(event_id)
 
     @staticmethod
-    def _from_entry(channel: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Event:
+    def _from_entry(channel: str, entry_id: Any, fields: Any) -> Event:
+        # redis-py returns bytes for both (the client is created without decode_responses).
         return Event(
             entry_id.decode(), channel, fields[b"type"].decode(), orjson.loads(fields[b"data"])
         )
@@ -102,7 +104,7 @@ class RedisBus(EventBus):
                 await asyncio.sleep(self.reconnect_delay)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _receive(self, key: bytes, payload: bytes) -> None:
         channel = key.decode().removeprefix(PREFIX)

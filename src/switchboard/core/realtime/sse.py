@@ -31,9 +31,7 @@ def _validated(bus: EventBus, event_id: str | None) -> str | None:
     try:
         bus.sort_key(event_id)
     except InvalidEventId:
-        raise BadRequest(
-            "invalid_event_id", "Unknown event id (Last-Event-ID)."
-        ) from None
+        raise BadRequest("invalid_event_id", "Unknown event id (Last-Event-ID).") from None
     return event_id
 
 

@@ -144,4 +144,3 @@ class OneCAdapter:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-

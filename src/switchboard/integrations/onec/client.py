@@ -58,7 +58,7 @@ class OneCClient:
         self.page_size = page_size
 
     @classmethod
-    def create(
+    def connect(
         cls,
         kit: HttpKit,
         base_url: str,
@@ -82,9 +82,7 @@ class OneCClient:
     async def aclose(self) -> None:
         await self.service.aclose()
 
-    async def _get(
-        self, path: str, options: Mapping[str, str | int | None], **request: Any
-    ) -> Any:
+    async def _get(self, path: str, options: Mapping[str, str | int | None], **request: Any) -> Any:
         query = odata.query_string({**options, "$format": "json"})
         response = await self.service.request("GET", f"{path}?{query}", **request)
         return _json(response)

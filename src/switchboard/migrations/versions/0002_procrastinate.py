@@ -20,10 +20,22 @@ down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-PROCRASTINATE_OBJECTS = """
+PROCRASTINATE_OBJECTS = r"""
 DROP TABLE IF EXISTS procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs,
     procrastinate_workers CASCADE;
-DROP TYPE IF EXISTS procrastinate_job_status, procrastinate_job_event_type CASCADE;
+DO $$
+DECLARE fn record;
+BEGIN
+    FOR fn IN
+        SELECT p.oid::regprocedure AS signature
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = current_schema() AND p.proname LIKE 'procrastinate\_%'
+    LOOP
+        EXECUTE 'DROP FUNCTION IF EXISTS ' || fn.signature || ' CASCADE';
+    END LOOP;
+END $$;
+DROP TYPE IF EXISTS procrastinate_job_status, procrastinate_job_event_type,
+    procrastinate_job_to_defer_v1 CASCADE;
 """
 
 

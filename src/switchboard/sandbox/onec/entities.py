@@ -103,6 +103,17 @@ class EntityDef:
     def prop(self, name: str) -> Property | None:
         return self._properties.get(name)
 
+    def require(self, name: str) -> Property:
+        """A property known to exist (a key field, a name taken from the definition)."""
+        return self._properties[name]
+
+    def follow(self, navigation: str) -> tuple[Property, str]:
+        """The reference property behind a known navigation property, and its target set."""
+        reference = self._navigations[navigation]
+        if reference.target is None:
+            raise KeyError(navigation)
+        return reference, reference.target
+
     def navigation(self, name: str) -> Property | None:
         """The reference property behind navigation property `name`."""
         return self._navigations.get(name)
@@ -113,6 +124,16 @@ class EntityDef:
     def tabular_section(self, name: str) -> TabularSection | None:
         return self._sections.get(name)
 
+    def key_property(self) -> Property:
+        """The first key property (Ref_Key for catalogs and documents)."""
+        return self._properties[self.key[0]]
+
+    def rows_source(self) -> tuple[str, str]:
+        """A tabular-section set's owner entity set and section name."""
+        if self.owner is None or self.section is None:
+            raise ValueError(f"{self.name} is not a tabular-section entity set")
+        return self.owner, self.section
+
     @property
     def is_object(self) -> bool:
         """Catalogs and documents: identified by Ref_Key, versioned by DataVersion."""
@@ -121,10 +142,6 @@ class EntityDef:
     @property
     def is_register(self) -> bool:
         return self.kind is Kind.INFORMATION_REGISTER
-
-    @property
-    def read_only(self) -> bool:
-        return self.kind is Kind.TABULAR_SECTION
 
     @property
     def type_name(self) -> str:
@@ -306,7 +323,9 @@ class EntityRegistry(Mapping[str, EntityDef]):
             columns = [col for tab in definition.tabular for col in tab.columns]
             for prop in (*definition.properties, *columns):
                 if prop.target is not None and prop.target not in self._base:
-                    raise ValueError(f"{definition.name}.{prop.name} refers to unknown {prop.target}")
+                    raise ValueError(
+                        f"{definition.name}.{prop.name} refers to unknown {prop.target}"
+                    )
 
     def __getitem__(self, name: str) -> EntityDef:
         return self._all[name]
@@ -339,6 +358,7 @@ QUESTION_CATEGORIES = "Catalog_КатегорииВопросов"
 QUESTIONS = "Catalog_ВопросыНаКонсультацию"
 OBSTACLES = "Catalog_ПомехиДляКонсультаций"
 PHONE_CALL = "Document_ТелефонныйЗвонок"
+DEPARTMENTS = "Catalog_Отделы"
 
 
 def _contact_information() -> TabularSection:
@@ -378,6 +398,7 @@ CONFIGURATION: tuple[EntityDef, ...] = (
         synonym="База знаний для консультаций",
     ),
     catalog("ПомехиДляКонсультаций", synonym="Помеха для консультаций"),
+    catalog("Отделы", synonym="Отдел"),
     catalog(
         "Пользователи",
         flag("Недействителен"),
@@ -487,6 +508,33 @@ CONFIGURATION: tuple[EntityDef, ...] = (
         periodic=False,
         dimensions=(moment("Дата"), ref("Менеджер", USERS)),
         resources=(flag("Закрыт"),),
+    ),
+    # The consultants' own settings, read by the users ETL (inventory 1.7).
+    information_register(
+        "СписокКонсультантовДляЗаявок",
+        periodic=True,
+        dimensions=(ref("Менеджер", USERS),),
+        # Working hours are times of day, stored as datetimes on the empty date.
+        resources=(
+            int32("ЛимитКонсультаций"),
+            moment("ВремяРаботыНачало"),
+            moment("ВремяРаботыКонец"),
+        ),
+    ),
+    information_register(
+        "КатегорииВопросовМенеджеров",
+        periodic=False,
+        dimensions=(ref("Менеджер", USERS), ref("КатегорияВопроса", QUESTION_CATEGORIES)),
+    ),
+    information_register(
+        "ЯзыкиПользователей",
+        periodic=False,
+        dimensions=(ref("Пользователь", USERS), ref("Язык")),
+    ),
+    information_register(
+        "ОтделыПользователей",
+        periodic=False,
+        dimensions=(ref("Пользователь", USERS), ref("Отдел", DEPARTMENTS)),
     ),
 )
 

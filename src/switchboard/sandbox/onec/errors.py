@@ -61,7 +61,9 @@ def instance_not_found() -> ODataError:
 
 
 def query_option_error(option: str, detail: str) -> ODataError:
-    return ODataError(400, Code.QUERY_OPTION_PARSE, f"Error parsing {option} query option: {detail}")
+    return ODataError(
+        400, Code.QUERY_OPTION_PARSE, f"Error parsing {option} query option: {detail}"
+    )
 
 
 def bad_url(detail: str) -> ODataError:
@@ -70,7 +72,9 @@ def bad_url(detail: str) -> ODataError:
 
 def method_forbidden(method: str) -> ODataError:
     return ODataError(
-        405, Code.METHOD_FORBIDDEN, f"Использованный HTTP-метод {method} запрещен в данном контексте"
+        405,
+        Code.METHOD_FORBIDDEN,
+        f"Использованный HTTP-метод {method} запрещен в данном контексте",
     )
 
 
@@ -103,7 +107,9 @@ def code_for_status(status: int) -> str:
 
 
 def json_envelope(code: str, message: str) -> bytes:
-    return orjson.dumps({"odata.error": {"code": code, "message": {"lang": "ru", "value": message}}})
+    return orjson.dumps(
+        {"odata.error": {"code": code, "message": {"lang": "ru", "value": message}}}
+    )
 
 
 def xml_envelope(code: str, message: str) -> bytes:

@@ -95,18 +95,11 @@ def coerce(prop: Property, raw: object) -> Scalar:
     """A value from a request body (or a Python caller) in stored form, or `BadValue`."""
     if raw is None:
         return empty_value(prop.type)
-    edm = prop.type
-    if edm is Edm.GUID:
-        return canonical_guid(raw)
-    if edm is Edm.DATETIME:
-        return canonical_datetime(raw)
-    if edm is Edm.BOOLEAN:
-        return _boolean(raw)
-    if edm in INTEGER_TYPES:
-        return _integer(edm, raw)
-    if edm is Edm.DOUBLE:
-        return _double(raw)
-    return _string(prop, raw)
+    if prop.type in INTEGER_TYPES:
+        return _integer(prop.type, raw)
+    if prop.type is Edm.STRING:
+        return _string(prop, raw)
+    return _CONVERTERS[prop.type](raw)
 
 
 def _boolean(raw: object) -> bool:
@@ -152,6 +145,14 @@ def _string(prop: Property, raw: object) -> str:
     if prop.enum and raw and raw not in prop.enum:
         raise BadValue(f"{raw!r} is not one of {', '.join(prop.enum)}")
     return raw
+
+
+_CONVERTERS: dict[Edm, Callable[[object], Scalar]] = {
+    Edm.GUID: canonical_guid,
+    Edm.DATETIME: canonical_datetime,
+    Edm.BOOLEAN: _boolean,
+    Edm.DOUBLE: _double,
+}
 
 
 # --- presentations (the `____Presentation` fields) ---------------------------------------------

@@ -1,0 +1,113 @@
+"""An event published in one process reaches an SSE client connected to another process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from switchboard.core.db import Database
+from switchboard.core.realtime import EventBus
+from tests.servers import free_port, platform_env, switchboard_process, wait_until_up
+
+pytestmark = pytest.mark.slow
+
+
+async def _read_events(lines: AsyncIterator[str], count: int) -> list[dict[str, str]]:
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    async for line in lines:
+        if not line:
+            if "event" in current:
+                events.append(current)
+                if len(events) == count:
+                    return events
+            current = {}
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        current[name] = value.strip()
+    return events
+
+
+async def _wait_connected(lines: AsyncIterator[str]) -> None:
+    async for line in lines:
+        if line.startswith(": connected"):
+            return
+
+
+@pytest.fixture(params=["postgres", "redis"])
+async def publisher(
+    request: pytest.FixtureRequest, clean_database: str
+) -> AsyncIterator[tuple[EventBus, dict[str, str]]]:
+    if request.param == "redis":
+        url = os.environ.get("REDIS_URL")
+        if not url:
+            pytest.skip("Redis backend not tested: REDIS_URL is not set (no Redis server here)")
+        from switchboard.core.realtime.redis import RedisBus
+
+        bus: EventBus = RedisBus(url)
+        env = {"EVENT_BUS": "redis", "REDIS_URL": url}
+        database = None
+    else:
+        from switchboard.core.realtime.postgres import PostgresBus
+
+        database = Database(clean_database)
+        bus = PostgresBus(database)
+        env = {"EVENT_BUS": "postgres"}
+    await bus.start()
+    yield bus, env
+    await bus.stop()
+    if database is not None:
+        await database.dispose()
+
+
+async def test_event_reaches_sse_client_of_another_process_and_resumes(
+    publisher: tuple[EventBus, dict[str, str]], clean_database: str, tmp_path: Path
+) -> None:
+    bus, bus_env = publisher
+    port = free_port()
+    env = platform_env(clean_database, **bus_env, SSE_HEARTBEAT_SECONDS="1")
+    with switchboard_process(
+        "serve", "--port", str(port), env=env, log=tmp_path / "serve.log"
+    ) as api:
+        base = f"http://127.0.0.1:{port}"
+        await asyncio.to_thread(wait_until_up, base + "/api/health", api)
+        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+            async with client.stream("GET", "/api/dicts/events") as stream:
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                lines = stream.aiter_lines()
+                await _wait_connected(lines)
+                first = await bus.publish(
+                    "dicts", "dictionaries.changed", {"catalogs": ["po_types"]}
+                )
+                (received,) = await asyncio.wait_for(_read_events(lines, 1), 15)
+            assert received == {
+                "event": "dictionaries.changed",
+                "id": first.id,
+                "data": '{"catalogs":["po_types"]}',
+            }
+            # While the client is away two more events happen; it resumes and gets exactly them.
+            await bus.publish("dicts", "dictionaries.changed", {"catalogs": ["questions"]})
+            await bus.publish("dicts", "dictionaries.changed", {"catalogs": ["interference"]})
+            async with client.stream(
+                "GET", "/api/dicts/events", headers={"Last-Event-ID": first.id}
+            ) as stream:
+                missed = await asyncio.wait_for(_read_events(stream.aiter_lines(), 2), 15)
+            assert [e["data"] for e in missed] == [
+                '{"catalogs":["questions"]}',
+                '{"catalogs":["interference"]}',
+            ]
+            poll = await client.get("/api/dicts/events/poll", params={"after": first.id})
+            assert [e["data"]["catalogs"] for e in poll.json()["events"]] == [
+                ["questions"],
+                ["interference"],
+            ]
+            bad = await client.get("/api/dicts/events", headers={"Last-Event-ID": "bogus"})
+            assert bad.status_code == 400
+            assert bad.json()["error"] == "invalid_event_id"
