@@ -10,6 +10,7 @@ Target: the first load takes under 5 seconds.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 import time
@@ -23,6 +24,7 @@ from bench.common import bench_database
 
 from switchboard.config import Settings
 from switchboard.consultations.dictionaries.tasks import run_load_dicts
+from switchboard.core.logging import configure_logging
 from switchboard.core.realtime import MemoryBus
 from switchboard.runtime import Runtime
 from switchboard.sandbox.onec import OneCEmulator
@@ -83,6 +85,7 @@ def _rows(report: dict[str, Any]) -> int:
 
 
 def main() -> int:
+    configure_logging(level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
     emulator = OneCEmulator(
         base_path="/cl/odata/standard.odata", user="odata", password="odata-bench"
     )

@@ -24,6 +24,7 @@ from switchboard.config import Settings
 from switchboard.core.db import Database
 from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.core.db.migrate import upgrade
+from switchboard.core.logging import configure_logging
 from switchboard.core.realtime import MemoryBus
 from switchboard.main import create_app
 from switchboard.runtime import Runtime
@@ -37,6 +38,12 @@ KEEP_TABLES = {("sys", "alembic_version"), ("sys", "db_migrations")}
 def _with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quiet_logs() -> None:
+    """Tests log like production (structured), at WARNING, so failures show what matters."""
+    configure_logging(level="WARNING")
 
 
 @pytest.fixture(scope="session")

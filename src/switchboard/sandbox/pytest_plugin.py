@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
-from switchboard.sandbox.chatwoot import ChatwootEmulator
-from switchboard.sandbox.onec import OneCEmulator
 from switchboard.sandbox.runner import (
     CHATWOOT_INBOX,
     CHATWOOT_PLATFORM_TOKEN,
@@ -23,6 +22,10 @@ from switchboard.sandbox.runner import (
     ONEC_USER,
 )
 from switchboard.sandbox.server import BackgroundServer
+
+if TYPE_CHECKING:
+    from switchboard.sandbox.chatwoot import ChatwootEmulator
+    from switchboard.sandbox.onec import OneCEmulator
 
 
 @dataclass
@@ -77,6 +80,8 @@ class RunningChatwoot:
 
 @pytest.fixture(scope="session")
 def onec_server() -> Iterator[RunningOneC]:
+    from switchboard.sandbox.onec import OneCEmulator
+
     emulator = OneCEmulator(base_path=ONEC_PATH, user=ONEC_USER, password=ONEC_PASSWORD)
     with BackgroundServer(emulator.app) as server:
         yield RunningOneC(emulator, server)
@@ -91,6 +96,8 @@ def onec(onec_server: RunningOneC) -> RunningOneC:
 
 @pytest.fixture(scope="session")
 def chatwoot_server() -> Iterator[RunningChatwoot]:
+    from switchboard.sandbox.chatwoot import ChatwootEmulator
+
     emulator = ChatwootEmulator(
         api_access_token=CHATWOOT_TOKEN,
         platform_token=CHATWOOT_PLATFORM_TOKEN,

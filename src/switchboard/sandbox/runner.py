@@ -6,13 +6,16 @@ import asyncio
 import contextlib
 import signal
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
 
-from switchboard.sandbox.chatwoot import ChatwootEmulator
 from switchboard.sandbox.demo_data import DemoData, build_demo_data
-from switchboard.sandbox.onec import OneCEmulator
 from switchboard.sandbox.server import LoopServer
+
+if TYPE_CHECKING:
+    from switchboard.sandbox.chatwoot import ChatwootEmulator
+    from switchboard.sandbox.onec import OneCEmulator
 
 log = structlog.get_logger(__name__)
 
@@ -85,6 +88,9 @@ def seed(sandbox: Sandbox, data: DemoData) -> None:
 async def start_sandbox(
     *, host: str = "127.0.0.1", onec_port: int = 0, chatwoot_port: int = 0, demo_data: bool = True
 ) -> Sandbox:
+    from switchboard.sandbox.chatwoot import ChatwootEmulator
+    from switchboard.sandbox.onec import OneCEmulator
+
     onec = OneCEmulator(base_path=ONEC_PATH, user=ONEC_USER, password=ONEC_PASSWORD)
     chatwoot = ChatwootEmulator(
         api_access_token=CHATWOOT_TOKEN,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette import EventSourceResponse
@@ -20,7 +21,10 @@ router = APIRouter(
     prefix="/api/dicts", tags=["dictionaries"], dependencies=[Depends(require_front_auth)]
 )
 
-GuidFilter = Query(None, description="Ref_Key of the 1C element (a GUID)")
+# An Annotated alias, not a shared `Query(...)` instance: FastAPI fills a Query's alias with the
+# first parameter name it meets, so a shared instance would read the wrong query parameter.
+GuidFilter = Annotated[uuid.UUID | None, Query(description="Ref_Key of the 1C element (a GUID)")]
+LanguageFilter = Annotated[schemas.Language | None, Query(description="ru or uz")]
 
 
 async def _serve(
@@ -56,7 +60,7 @@ async def po_types(
     summary="Sections of a kind of software",
 )
 async def po_sections(
-    owner_key: uuid.UUID | None = GuidFilter,
+    owner_key: GuidFilter = None,
     runtime: Runtime = Depends(runtime_dependency),
     if_none_match: str | None = Header(None),
 ) -> Response:
@@ -75,7 +79,7 @@ async def po_sections(
     summary="Question categories",
 )
 async def question_categories(
-    language: schemas.Language | None = Query(None, description="ru or uz"),
+    language: LanguageFilter = None,
     runtime: Runtime = Depends(runtime_dependency),
     if_none_match: str | None = Header(None),
 ) -> Response:
@@ -94,8 +98,8 @@ async def question_categories(
     summary="Questions a client can pick",
 )
 async def questions(
-    language: schemas.Language | None = Query(None, description="ru or uz"),
-    category_key: uuid.UUID | None = GuidFilter,
+    language: LanguageFilter = None,
+    category_key: GuidFilter = None,
     runtime: Runtime = Depends(runtime_dependency),
     if_none_match: str | None = Header(None),
 ) -> Response:
@@ -114,8 +118,8 @@ async def questions(
     summary="Knowledge base",
 )
 async def knowledge_base(
-    po_type_key: uuid.UUID | None = GuidFilter,
-    po_section_key: uuid.UUID | None = GuidFilter,
+    po_type_key: GuidFilter = None,
+    po_section_key: GuidFilter = None,
     runtime: Runtime = Depends(runtime_dependency),
     if_none_match: str | None = Header(None),
 ) -> Response:

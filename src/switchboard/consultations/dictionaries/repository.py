@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import TextClause, any_, bindparam, func, not_, select, text, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.consultations.dictionaries.models import (
@@ -29,8 +32,6 @@ MODELS: dict[ReferenceCatalog, type[DictionaryRow]] = {
     ReferenceCatalog.KNOWLEDGE_BASE: KnowledgeBaseEntry,
     ReferenceCatalog.INTERFERENCE: Interference,
 }
-# Rows per INSERT: far below PostgreSQL's 65,535 bind parameters for the widest catalog.
-CHUNK = 1000
 
 
 def _row(item: CatalogItem) -> dict[str, Any]:
@@ -43,25 +44,41 @@ def _row(item: CatalogItem) -> dict[str, Any]:
     }
 
 
+@cache
+def _upsert_statement(model: type[DictionaryRow], columns: tuple[str, ...]) -> TextClause:
+    """One statement per catalog: rows arrive as one array per column and are unnested on the
+    server, so a page of 1,000 rows costs one round trip and no per-row SQL compilation. Rows
+    whose content did not change are left alone (no dead tuples, no false "changed" signal)."""
+    table = model.__table__
+    dialect = postgresql.dialect()
+    arrays = ", ".join(
+        f"CAST(:{name} AS {table.c[name].type.compile(dialect)}[])" for name in columns
+    )
+    content = [name for name in columns if name != "ref_key"]
+    listed = ", ".join(columns)
+    return text(
+        f"INSERT INTO {table.schema}.{table.name} AS t ({listed}) "  # noqa: S608 - model metadata
+        f"SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT (ref_key) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in content)
+        + ", updated_at = now() "
+        f"WHERE ({', '.join('t.' + n for n in content)}) "
+        f"IS DISTINCT FROM ({', '.join('excluded.' + n for n in content)}) "
+        "RETURNING t.ref_key"
+    )
+
+
 async def upsert(
     session: AsyncSession, model: type[DictionaryRow], items: Sequence[CatalogItem]
 ) -> int:
-    """Insert new rows and update changed ones; returns how many rows were written. Rows whose
-    content did not change are left alone (no dead tuples, no false "changed" signal)."""
-    written = 0
-    for start in range(0, len(items), CHUNK):
-        rows = [_row(item) for item in items[start : start + CHUNK]]
-        values = insert(model).values(rows)
-        content = [name for name in rows[0] if name != "ref_key"]
-        table_columns = [model.__table__.c[name] for name in content]
-        new_columns = [values.excluded[name] for name in content]
-        statement = values.on_conflict_do_update(
-            index_elements=[model.__table__.c.ref_key],
-            set_={**{name: values.excluded[name] for name in content}, "updated_at": func.now()},
-            where=tuple_(*table_columns).is_distinct_from(tuple_(*new_columns)),
-        ).returning(model.__table__.c.ref_key)
-        written += len((await session.execute(statement)).all())
-    return written
+    """Insert new rows and update changed ones; returns how many rows were written."""
+    if not items:
+        return 0
+    rows = [_row(item) for item in items]
+    columns = tuple(rows[0])
+    arrays = {name: [row[name] for row in rows] for name in columns}
+    result = await session.execute(_upsert_statement(model, columns), arrays)
+    return len(result.all())
 
 
 async def mark_missing_deleted(
@@ -69,9 +86,10 @@ async def mark_missing_deleted(
 ) -> int:
     """Rows that 1C no longer has keep their data but get the deletion mark."""
     table = model.__table__
+    seen_keys = bindparam("seen", list(seen), type_=ARRAY(PG_UUID(as_uuid=True)))
     result = await session.execute(
         update(model)
-        .where(table.c.deletion_mark.is_(False), table.c.ref_key.not_in(list(seen)))
+        .where(table.c.deletion_mark.is_(False), not_(table.c.ref_key == any_(seen_keys)))
         .values(deletion_mark=True, updated_at=func.now())
     )
     return int(getattr(result, "rowcount", 0) or 0)
