@@ -43,7 +43,7 @@ def _with_database(url: str, name: str) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def quiet_logs() -> None:
     """Tests log like production (structured), at WARNING, so failures show what matters."""
-    configure_logging(level="WARNING")
+    configure_logging(level="WARNING", cache=False)
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +105,7 @@ def make_settings(**overrides: Any) -> Settings:
         "HTTP_TIMEOUT_SECONDS": 2,
         "RATE_LIMIT_PER_MINUTE": 0,
         "RATE_LIMIT_CREATE_PER_MINUTE": 0,
-        "ACCESS_LOG": False,
+        "ACCESS_LOG": "off",
         "DATA_DIR": tempfile.gettempdir(),
         # Whatever the machine's environment holds, tests start from these:
         "DATABASE_URL": "",

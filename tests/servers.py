@@ -69,7 +69,7 @@ def platform_env(database_url: str, **extra: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "LOAD_DICTS_ON_START": "false",
         "RATE_LIMIT_PER_MINUTE": "0",
-        "ACCESS_LOG": "false",
+        "ACCESS_LOG": "off",
         "REDIS_URL": "",
         "FRONT_SECRET": "",
         "FRONT_BEARER_TOKEN": "",

@@ -62,7 +62,8 @@ def test_demo_starts_everything_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             lambda: len(httpx.get(f"{base}/api/dicts/po-types").json()) > 0, 90, "dictionaries"
         )
         uz = httpx.get(f"{base}/api/dicts/online-questions", params={"language": "uz"}).json()
-        assert uz and all(q["language"] == "uz" for q in uz)
+        assert uz
+        assert all(q["language"] == "uz" for q in uz)
         dependencies = httpx.get(f"{base}/api/health/dependencies").json()
         assert dependencies["status"] == "ok"
         assert {s["name"] for s in dependencies["systems"]} == {"onec", "chatwoot"}

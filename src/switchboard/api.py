@@ -7,7 +7,8 @@ from fastapi import APIRouter
 from switchboard.consultations.dictionaries.endpoints import router as dictionaries
 from switchboard.core.health import router as health
 
+# Order matters a little: routes are matched top to bottom, so the busiest come first.
 ROUTERS: list[APIRouter] = [
-    health,
     dictionaries,
+    health,
 ]

@@ -38,6 +38,12 @@ class BusBackend(enum.StrEnum):
     POSTGRES = "postgres"
 
 
+class AccessLog(enum.StrEnum):
+    ALL = "all"  # one line per request
+    ERRORS = "errors"  # requests that failed (status >= 400) or were slow (> 1 s)
+    OFF = "off"
+
+
 class LogFormat(enum.StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -167,7 +173,7 @@ class Settings(BaseSettings):
     # --- worker --------------------------------------------------------------------------------
     worker_concurrency: int = Field(4, ge=1, le=100, validation_alias="WORKER_CONCURRENCY")
     worker_metrics_port: int = Field(0, ge=0, le=65535, validation_alias="WORKER_METRICS_PORT")
-    access_log: bool = Field(True, validation_alias="ACCESS_LOG")
+    access_log: AccessLog = Field(AccessLog.ERRORS, validation_alias="ACCESS_LOG")
     onec_timezone: str = Field("Asia/Tashkent", validation_alias="ODATA_TIMEZONE")
 
     @field_validator("allowed_origins", "trusted_proxies", mode="before")

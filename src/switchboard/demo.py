@@ -40,6 +40,8 @@ def _overrides(settings: Settings, sandbox: Sandbox, database_url: str) -> dict[
         overrides["ALLOWED_ORIGINS"] = "*"
     if settings.redis_dsn() is None:
         overrides["EVENT_BUS"] = "postgres"
+    if "ACCESS_LOG" not in os.environ:
+        overrides["ACCESS_LOG"] = "all"  # in the demo, seeing each request is the point
     return overrides
 
 

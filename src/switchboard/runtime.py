@@ -85,6 +85,13 @@ class Runtime:
                 embedded.stop()
 
 
-def runtime_dependency(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
+    """The runtime of the app serving `request`."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def runtime_dependency(request: Request) -> Runtime:
+    """FastAPI dependency. Async on purpose: a plain `def` would run in a worker thread."""
     runtime: Runtime = request.app.state.runtime
     return runtime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Iterator
 
@@ -230,12 +231,11 @@ async def test_refusals_do_not_open_the_breaker(peer: tuple[Peer, str]) -> None:
     await client.aclose()
 
 
-async def test_secrets_never_reach_the_log(
-    peer: tuple[Peer, str], capfd: pytest.CaptureFixture[str]
-) -> None:
+async def test_secrets_never_reach_the_log(peer: tuple[Peer, str]) -> None:
     from switchboard.core.logging import configure_logging
 
-    configure_logging(level="DEBUG", json=True)
+    captured = io.StringIO()
+    configure_logging(level="DEBUG", json=True, stream=captured, cache=False)
     server, url = peer
     server.faults.add(Fault(path="/items", status=503, times=1))
     client = make_kit().client(
@@ -243,9 +243,9 @@ async def test_secrets_never_reach_the_log(
     )
     await client.request("GET", f"/items?apiKey={SECRET}&q=1", json=None)
     await client.request("POST", "/items", json={"token": SECRET})
-    text = capfd.readouterr().err
+    text = captured.getvalue()
     assert "adapter call" in text
     assert SECRET not in text
     assert "***" in text
-    configure_logging(level="WARNING")
+    configure_logging(level="WARNING", cache=False)
     await client.aclose()

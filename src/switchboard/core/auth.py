@@ -9,11 +9,9 @@ demo prints a warning, and production refuses to start without them).
 from __future__ import annotations
 
 import secrets
-
-from fastapi import Request
+from collections.abc import Mapping
 
 from switchboard.config import Settings
-from switchboard.core.errors import Unauthorized
 
 
 def secret_matches(given: str | None, expected: str) -> bool:
@@ -22,23 +20,12 @@ def secret_matches(given: str | None, expected: str) -> bool:
     return secrets.compare_digest(given.encode(), expected.encode())
 
 
-def front_request_allowed(settings: Settings, headers: dict[str, str] | object) -> bool:
+def front_request_allowed(settings: Settings, headers: Mapping[str, str]) -> bool:
     secret = settings.front_secret.get_secret_value()
     bearer = settings.front_bearer_token.get_secret_value() or secret
     if not secret and not bearer:
         return True
-    get = getattr(headers, "get")  # noqa: B009 - Starlette Headers and dicts alike
-    if secret_matches(get("x-front-secret"), secret):
+    if secret_matches(headers.get("x-front-secret"), secret):
         return True
-    scheme, _, token = (get("authorization") or "").partition(" ")
+    scheme, _, token = (headers.get("authorization") or "").partition(" ")
     return scheme.lower() == "bearer" and secret_matches(token.strip(), bearer)
-
-
-async def require_front_auth(request: Request) -> None:
-    """FastAPI dependency for the front-end API."""
-    if not front_request_allowed(request.app.state.settings, request.headers):
-        raise Unauthorized(
-            "unauthorized",
-            "Authentication required: send X-Front-Secret or Authorization: Bearer.",
-            headers={"WWW-Authenticate": 'Bearer realm="switchboard"'},
-        )

@@ -12,6 +12,7 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import Response
 
@@ -36,6 +37,7 @@ class ResponseCache:
         self._entries: dict[str, tuple[float, Rendered]] = {}
         self._loading: dict[str, asyncio.Future[Rendered]] = {}
         self._generation = 0
+        self._counters: dict[str, Any] = {}
 
     async def get_or_load(self, key: str, load: Callable[[], Awaitable[bytes]]) -> Rendered:
         entry = self._entries.get(key)
@@ -71,8 +73,12 @@ class ResponseCache:
         return len(self._entries)
 
     def _count(self, result: str) -> None:
-        if self.metrics is not None:
-            self.metrics.cache_hits.labels(self.name, result).inc()
+        if self.metrics is None:
+            return
+        counter = self._counters.get(result)
+        if counter is None:
+            counter = self._counters[result] = self.metrics.cache_hits.labels(self.name, result)
+        counter.inc()
 
 
 def cached_response(rendered: Rendered, if_none_match: str | None) -> Response:

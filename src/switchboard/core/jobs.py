@@ -148,14 +148,26 @@ def metrics_middleware(
         task = context.job.task_name
         started = time.perf_counter()
         outcome = "succeeded"
+        failure: BaseException | None = None
         try:
             return await call_next()
-        except BaseException:
-            outcome = "failed"
+        except BaseException as exc:
+            outcome, failure = "failed", exc
             raise
         finally:
+            seconds = time.perf_counter() - started
             runtime.metrics.job_runs.labels(task, outcome).inc()
-            runtime.metrics.job_duration.labels(task).observe(time.perf_counter() - started)
+            runtime.metrics.job_duration.labels(task).observe(seconds)
+            (log.info if failure is None else log.warning)(
+                "job finished",
+                task=task,
+                job_id=context.job.id,
+                attempt=context.job.attempts + 1,
+                outcome=outcome,
+                seconds=round(seconds, 3),
+                error=None if failure is None else f"{type(failure).__name__}: {failure}",
+                transient=failure is not None and is_transient(failure),
+            )
 
     return middleware
 

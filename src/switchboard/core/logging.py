@@ -1,53 +1,76 @@
 """structlog everywhere: JSON lines in production, readable colour-free lines in the demo.
 
-Standard-library loggers (uvicorn, procrastinate, sqlalchemy) go through the same renderer, so
-one process writes one format.
+Our own loggers use structlog's fast native path (a filtering bound logger writing straight to
+stderr: a request's access line costs a few microseconds, not a trip through `logging`).
+Standard-library loggers (uvicorn, alembic, procrastinate, sqlalchemy) are routed through the same
+processors and renderer, so one process writes one format.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
+import orjson
 import structlog
 
-_NOISY = ("httpx", "httpcore", "asyncio", "watchfiles")
+# Libraries whose INFO lines are noise to an operator: our own lines already say what happened
+# (one per request, per call to a peer, per job).
+_NOISY = ("httpx", "httpcore", "asyncio", "watchfiles", "pgserver", "procrastinate")
 
 
-def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
-    shared: list[structlog.types.Processor] = [
+def _shared_processors(json: bool) -> list[structlog.types.Processor]:
+    processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
+        structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
     ]
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if json
-        else structlog.dev.ConsoleRenderer(
-            colors=False, exception_formatter=structlog.dev.plain_traceback
-        )
+    if json:
+        processors.append(structlog.processors.format_exc_info)
+    return processors
+
+
+def _renderer(json: bool) -> structlog.types.Processor:
+    if json:
+        return structlog.processors.JSONRenderer(serializer=_dumps)
+    return structlog.dev.ConsoleRenderer(
+        colors=False, exception_formatter=structlog.dev.plain_traceback
     )
+
+
+def _dumps(value: object, **_: object) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def configure_logging(
+    *, level: str = "INFO", json: bool = False, stream: TextIO | None = None, cache: bool = True
+) -> None:
+    """Configure structlog and the standard library once per process.
+
+    `cache=False` lets a later call re-configure loggers already used (tests do that); processes
+    keep the default, where each logger resolves its configuration once.
+    """
+    numeric = logging.getLevelName(level)
+    stream = stream or sys.stderr
+    shared = _shared_processors(json)
+    renderer = _renderer(json)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        processors=[*shared, renderer],
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        cache_logger_on_first_use=cache,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info if json else _identity,
-            renderer,
-        ],
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(numeric)
     for name in _NOISY:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "procrastinate"):
@@ -55,10 +78,3 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    logging.getLogger("procrastinate").setLevel(max(logging.INFO, root.level))
-
-
-def _identity(
-    logger: object, method: str, event: structlog.types.EventDict
-) -> structlog.types.EventDict:
-    return event

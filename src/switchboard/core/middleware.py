@@ -3,13 +3,15 @@ hot path): request id, rate limit, Prometheus metrics, one access-log line."""
 
 from __future__ import annotations
 
+import random
 import time
-import uuid
+from typing import Any
 
 import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from switchboard.config import AccessLog
 from switchboard.core.i18n import negotiate, translate
 from switchboard.core.metrics import Metrics
 from switchboard.core.ratelimit import RateLimiter
@@ -19,6 +21,7 @@ log = structlog.get_logger("switchboard.http")
 LIMITED_PREFIXES = ("/api/", "/webhook/")
 UNLIMITED_PREFIXES = ("/api/health",)
 QUIET_PATHS = ("/metrics", "/api/health")
+SLOW_REQUEST_SECONDS = 1.0
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -36,13 +39,14 @@ class RequestPipeline:
         metrics: Metrics,
         limiter: RateLimiter,
         default_locale: str = "ru",
-        access_log: bool = True,
+        access_log: AccessLog = AccessLog.ERRORS,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.limiter = limiter
         self.default_locale = default_locale
         self.access_log = access_log
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,7 +54,8 @@ class RequestPipeline:
             return
         started = time.perf_counter()
         path: str = scope["path"]
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        # Request ids correlate log lines; they need to be unique, not unguessable.
+        request_id = _header(scope, b"x-request-id") or f"{random.getrandbits(64):016x}"
         status = 500
 
         async def send_with_id(message: Message) -> None:
@@ -69,6 +74,25 @@ class RequestPipeline:
             await self.app(scope, receive, send_with_id)
         finally:
             self._observe(scope, path, status, time.perf_counter() - started, request_id)
+
+    def _worth_logging(self, path: str, status: int, seconds: float) -> bool:
+        if self.access_log is AccessLog.OFF or path.startswith(QUIET_PATHS):
+            return False
+        if self.access_log is AccessLog.ALL:
+            return True
+        return status >= 400 or seconds > SLOW_REQUEST_SECONDS
+
+    def _series(self, route: str, method: str, status: int) -> tuple[Any, Any]:
+        """The metric children of one route, looked up once (`labels()` takes a lock)."""
+        key = (route, method, status)
+        series = self._children.get(key)
+        if series is None:
+            series = (
+                self.metrics.http_requests.labels(route, method, str(status)),
+                self.metrics.http_latency.labels(route, method),
+            )
+            self._children[key] = series
+        return series
 
     async def _over_limit(self, scope: Scope, send: Send, path: str) -> bool:
         if not path.startswith(LIMITED_PREFIXES) or path.startswith(UNLIMITED_PREFIXES):
@@ -108,12 +132,13 @@ class RequestPipeline:
     ) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         method = scope["method"]
-        self.metrics.http_requests.labels(route, method, str(status)).inc()
-        self.metrics.http_latency.labels(route, method).observe(seconds)
+        requests, latency = self._series(route, method, status)
+        requests.inc()
+        latency.observe(seconds)
         if status >= 500:
             self.metrics.http_errors.labels(route, method).inc()
-        if self.access_log and not path.startswith(QUIET_PATHS):
-            log.info(
+        if self._worth_logging(path, status, seconds):
+            (log.info if status < 500 else log.warning)(
                 "request",
                 method=method,
                 path=path,

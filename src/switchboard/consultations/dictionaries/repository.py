@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import TextClause, any_, bindparam, func, not_, select, text, update
+from sqlalchemy import Table, TextClause, any_, bindparam, func, not_, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
@@ -49,8 +49,8 @@ def _upsert_statement(model: type[DictionaryRow], columns: tuple[str, ...]) -> T
     """One statement per catalog: rows arrive as one array per column and are unnested on the
     server, so a page of 1,000 rows costs one round trip and no per-row SQL compilation. Rows
     whose content did not change are left alone (no dead tuples, no false "changed" signal)."""
-    table = model.__table__
-    dialect = postgresql.dialect()
+    table = cast(Table, model.__table__)
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     arrays = ", ".join(
         f"CAST(:{name} AS {table.c[name].type.compile(dialect)}[])" for name in columns
     )

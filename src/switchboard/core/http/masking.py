@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 SECRET_HEADERS = frozenset(
@@ -52,4 +52,6 @@ class Masker:
                 for name, value in parse_qsl(parts.query, keep_blank_values=True)
             ]
         )
-        return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+        # Decoded for people: 1C's entity names are Cyrillic and unreadable when %-encoded.
+        readable = unquote(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+        return self.text(readable)

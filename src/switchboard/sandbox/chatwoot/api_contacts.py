@@ -1,0 +1,142 @@
+"""Application API contacts: index, search, filter, create, show, update, destroy.
+
+The index has no lookup parameters (`?identifier=`, `?email=` and `?phone_number=` are ignored);
+finding a contact takes `search` or `filter`.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from switchboard.sandbox.chatwoot import contacts, filters, views
+from switchboard.sandbox.chatwoot.contacts import cast_string
+from switchboard.sandbox.chatwoot.errors import ApiError, RecordNotFound
+from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
+from switchboard.sandbox.chatwoot.records import Contact, JsonDict
+from switchboard.sandbox.chatwoot.rules import cast_int, present
+from switchboard.sandbox.chatwoot.store import Store
+
+ACCOUNT = "/api/v1/accounts/{account_id}"
+CONTACTS = ACCOUNT + "/contacts"
+CONTACT = CONTACTS + "/{contact_id}"
+EDITABLE = (*contacts.STRING_FIELDS, "blocked", *contacts.HASH_FIELDS)
+
+
+def _with_contact_inboxes(call: Call) -> bool:
+    raw = call.params.get("include_contact_inboxes")
+    return raw == "true" if present(raw) else True
+
+
+def _listing(call: Call, store: Store, found: list[Contact]) -> Response:
+    page, current_page = filters.page_of(call.params.get("page"))
+    with_inboxes = _with_contact_inboxes(call)
+    payload = [
+        views.contact(store, item, with_contact_inboxes=with_inboxes)
+        for item in filters.paginate(found, page)
+    ]
+    return json_response(
+        {"meta": {"count": len(found), "current_page": current_page}, "payload": payload}
+    )
+
+
+def _contact(call: Call) -> Contact:
+    contact = call.store.contact(call.account_id, call.int_param("contact_id"))
+    if contact is None:
+        raise RecordNotFound("contact")
+    return contact
+
+
+def index(call: Call) -> Response:
+    with call.store.locked() as store:
+        return _listing(call, store, filters.index(store, call.account_id, call.params.get("sort")))
+
+
+def search(call: Call) -> Response:
+    query = call.params.get("q")
+    if not present(query):
+        raise ApiError(422, {"error": "Specify search string with parameter q"})
+    with call.store.locked() as store:
+        return _listing(call, store, filters.search(store, call.account_id, str(query)))
+
+
+def filter_contacts(call: Call) -> Response:
+    with call.store.locked() as store:
+        found = filters.filter_contacts(store, call.account_id, call.params.get("payload"))
+        return _listing(call, store, found)
+
+
+def create(call: Call) -> Response:
+    values = contacts.permitted_values(call.params, EDITABLE)
+    with call.engine.operation(call.actor) as op:
+        contacts.validate(op.store, call.account_id, values, None)
+        inbox = None
+        if present(call.params.get("inbox_id")):
+            inbox = op.store.inbox(call.account_id, cast_int(call.params["inbox_id"]))
+            if inbox is None:
+                raise RecordNotFound("inbox")
+        source = call.params.get("source_id")
+        source_id = cast_string(source) if present(source) else None
+        if inbox is not None:
+            contacts.check_source_id_free(op.store, inbox, source_id)
+        contact = contacts.add_contact(op, call.account_id, values)
+        row = contacts.add_contact_inbox(op, contact, inbox, source_id) if inbox else None
+        linked: JsonDict = {
+            "inbox": views.inbox_record(inbox) if inbox else None,
+            "source_id": row.source_id if row else None,
+        }
+        payload = {
+            "contact": views.contact(op.store, contact, with_contact_inboxes=True),
+            "contact_inbox": linked,
+        }
+        return json_response({"payload": payload})
+
+
+def show(call: Call) -> Response:
+    with call.store.locked() as store:
+        contact = _contact(call)
+        body = views.contact(store, contact, with_contact_inboxes=_with_contact_inboxes(call))
+        return json_response({"payload": body})
+
+
+def update(call: Call) -> Response:
+    with call.engine.operation(call.actor) as op:
+        contact = contacts.update_contact(op, _contact(call), call.params)
+        body = views.contact(op.store, contact, with_contact_inboxes=_with_contact_inboxes(call))
+        return json_response({"payload": body})
+
+
+def destroy(call: Call) -> Response:
+    with call.engine.operation(call.actor) as op:
+        contacts.delete_contact(op, _contact(call))
+    return head_ok()
+
+
+def contact_conversations(call: Call) -> Response:
+    with call.store.locked() as store:
+        contact = _contact(call)
+        visible = {inbox.id for inbox in store.inboxes_of(call.account_id)}
+        if not call.is_admin:
+            visible = {
+                inbox.id
+                for inbox in store.inboxes_of(call.account_id)
+                if call.viewer_id in inbox.member_ids
+            }
+        payload = [
+            views.conversation(store, conv, call.viewer_id)
+            for conv in store.conversations_of_contact(contact.id)
+            if conv.inbox_id in visible
+        ]
+        return json_response({"payload": payload})
+
+
+ROUTES: list[Route] = [
+    route("application", CONTACTS, index, ["GET"]),
+    route("application", CONTACTS, create, ["POST"]),
+    route("application", CONTACTS + "/search", search, ["GET"]),
+    route("application", CONTACTS + "/filter", filter_contacts, ["POST"]),
+    route("application", CONTACT, show, ["GET"]),
+    route("application", CONTACT, update, ["PATCH", "PUT"]),
+    route("application", CONTACT, destroy, ["DELETE"]),
+    route("application", CONTACT + "/conversations", contact_conversations, ["GET"]),
+]
