@@ -7,37 +7,26 @@ Every test starts from empty tables.
 
 from __future__ import annotations
 
-import os
-import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
 import pytest
-from psycopg import sql
 
 from switchboard.config import Settings
 from switchboard.core.db import Database
-from switchboard.core.db.embedded import EmbeddedPostgres
-from switchboard.core.db.migrate import upgrade
 from switchboard.core.logging import configure_logging
 from switchboard.core.realtime import MemoryBus
 from switchboard.main import create_app
 from switchboard.runtime import Runtime
+from tests.databases import scratch_database
 
 pytest_plugins = ["switchboard.sandbox.pytest_plugin"]
 
 # Tables the tests never empty: the migration history.
 KEEP_TABLES = {("sys", "alembic_version"), ("sys", "db_migrations")}
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -48,29 +37,8 @@ def quiet_logs() -> None:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    server_url = os.environ.get("TEST_DATABASE_URL")
-    if server_url:
-        name = f"switchboard_test_{os.getpid()}_{secrets.token_hex(3)}"
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        url = _with_database(server_url, name)
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            with psycopg.connect(server_url, autocommit=True) as admin:
-                admin.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-        return
-    with tempfile.TemporaryDirectory(prefix="switchboard-pg-") as folder:
-        embedded = EmbeddedPostgres(Path(folder) / "pg", database="switchboard_test")
-        url = embedded.start()
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            embedded.stop()
+    with scratch_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

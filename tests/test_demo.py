@@ -17,9 +17,13 @@ from tests.servers import free_port
 pytestmark = pytest.mark.slow
 
 
-def _wait_for(predicate: object, timeout: float, what: str) -> None:
+def _wait_for(
+    predicate: object, timeout: float, what: str, process: subprocess.Popen[bytes]
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the demo exited ({process.returncode}) while waiting for {what}")
         try:
             if predicate():  # type: ignore[operator]
                 return
@@ -44,22 +48,28 @@ def test_demo_starts_everything_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(
-            lambda: "demo is running" in (tmp_path / "demo.log").read_text(), 120, "the banner"
+            lambda: "demo is running" in (tmp_path / "demo.log").read_text(),
+            120,
+            "the banner",
+            demo,
         )
         banner = (tmp_path / "demo.log").read_text()
         for url in (
             f"{base}/docs",
             f"{base}/api/dicts/po-types",
             f"{base}/metrics",
-            f"http://127.0.0.1:{port + 1}/cl/odata/standard.odata/",
-            f"http://127.0.0.1:{port + 2}/public/api/v1/inboxes/",
+            "/cl/odata/standard.odata/",  # the emulators take the next ports when free
+            "/public/api/v1/inboxes/",
         ):
             assert url in banner, url
 
         assert httpx.get(f"{base}/api/health").json()["status"] == "ok"
         # The worker child loads the dictionaries from the 1C emulator on start.
         _wait_for(
-            lambda: len(httpx.get(f"{base}/api/dicts/po-types").json()) > 0, 90, "dictionaries"
+            lambda: len(httpx.get(f"{base}/api/dicts/po-types").json()) > 0,
+            90,
+            "dictionaries",
+            demo,
         )
         uz = httpx.get(f"{base}/api/dicts/online-questions", params={"language": "uz"}).json()
         assert uz
@@ -73,8 +83,12 @@ def test_demo_starts_everything_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             ),
             30,
             "the worker's heartbeat",
+            demo,
         )
-        worker_metrics = httpx.get(f"http://127.0.0.1:{port + 9}/metrics").text
+        worker_metrics_url = next(
+            line.split()[-1] for line in banner.splitlines() if "Metrics (worker)" in line
+        )
+        worker_metrics = httpx.get(worker_metrics_url).text
         assert (
             'switchboard_job_runs_total{outcome="succeeded",task="etl.load_dicts"}'
             in worker_metrics

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from alembic import command
-from psycopg import sql
 
 from switchboard.core.db.migrate import alembic_config, upgrade
+from tests.databases import created_database
 
 
 @pytest.fixture
 def empty_database(database_url: str) -> Iterator[str]:
-    name = f"switchboard_migrations_{secrets.token_hex(3)}"
-    with psycopg.connect(database_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    parts = urlsplit(database_url)
-    yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-    with psycopg.connect(database_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    with created_database(database_url, "switchboard_migrations") as url:
+        yield url
 
 
 def _tables(url: str) -> set[str]:

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
 
     # --- redis, real-time, rate limits -------------------------------------------------------
     redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
+    redis_prefix: str = Field(
+        "switchboard:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", validation_alias="REDIS_PREFIX"
+    )
     event_bus: BusBackend = Field(BusBackend.AUTO, validation_alias="EVENT_BUS")
     sse_heartbeat_seconds: float = Field(15, gt=0, le=300, validation_alias="SSE_HEARTBEAT_SECONDS")
     sse_max_lifetime_seconds: float = Field(3600, gt=0, validation_alias="SSE_MAX_LIFETIME_SECONDS")

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -102,6 +103,26 @@ def _banner(host: str, port: int, sandbox: Sandbox, settings: Settings, worker_p
     return "\n".join(lines) + "\n"
 
 
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_port(host: str, preferred: int) -> int:
+    """`preferred` when it is free, else any free port (the banner shows which)."""
+    if port_is_free(host, preferred):
+        return preferred
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        chosen: int = probe.getsockname()[1]
+    log.warning("port busy, using another", wanted=preferred, using=chosen)
+    return chosen
+
+
 async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -109,6 +130,13 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
 
+    if not port_is_free(host, port):
+        print(
+            f"switchboard: port {port} on {host} is in use; choose another with --port",
+            file=sys.stderr,
+        )
+        return 2
+    onec_port, chatwoot_port, worker_port = (pick_port(host, port + n) for n in (1, 2, 9))
     embedded: EmbeddedPostgres | None = None
     database_url = settings.configured_database_url()
     if database_url is None:
@@ -119,15 +147,15 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
     server: LoopServer | None = None
     try:
         await upgrade_async(database_url)
-        sandbox = await start_sandbox(host=host, onec_port=port + 1, chatwoot_port=port + 2)
+        sandbox = await start_sandbox(host=host, onec_port=onec_port, chatwoot_port=chatwoot_port)
         overrides = _overrides(settings, sandbox, database_url)
         demo_settings = load_settings(**overrides)
         async with Runtime.open(demo_settings, database_url=database_url) as runtime:
             server = LoopServer(create_app(demo_settings, runtime=runtime), host=host, port=port)
             await server.start()
             await on_start(runtime)
-            worker = await _spawn_worker(overrides, port + 9)
-            print(_banner(host, port, sandbox, demo_settings, port + 9), flush=True)
+            worker = await _spawn_worker(overrides, worker_port)
+            print(_banner(host, port, sandbox, demo_settings, worker_port), flush=True)
             await _until_stopped(stop, worker)
             await _stop_worker(worker)
             await server.stop()

@@ -13,6 +13,16 @@ from switchboard.runtime import Runtime
 log = structlog.get_logger(__name__)
 
 
+def serve_metrics(runtime: Runtime, host: str, port: int) -> None:
+    """Metrics help operators but are not the worker's job: a busy port is reported, not fatal."""
+    try:
+        start_http_server(port, addr=host, registry=runtime.metrics.registry)
+    except OSError as exc:
+        log.error("worker metrics not served: port unavailable", port=port, error=str(exc))
+        return
+    log.info("worker metrics served", url=f"http://{host}:{port}/metrics")
+
+
 async def run_worker(settings: Settings, *, concurrency: int, metrics_port: int = 0) -> None:
     async with Runtime.open(settings) as runtime:
         await upgrade_async(runtime.database.url)

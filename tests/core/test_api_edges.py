@@ -171,3 +171,23 @@ async def test_an_unexpected_error_is_a_clean_500(runtime: Runtime, client_facto
     assert response.json()["error"] == "internal_error"
     assert "secret internals" not in response.text
     assert "Traceback" not in response.text
+
+
+async def test_rate_limits_are_shared_through_redis(
+    runtime_factory: Any, client_factory: Any
+) -> None:
+    import os
+    import uuid
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("shared (Redis) rate limits not tested: REDIS_URL is not set")
+    prefix = f"switchboard-test-{uuid.uuid4().hex[:8]}:"
+    first = await runtime_factory(RATE_LIMIT_PER_MINUTE=3, REDIS_URL=url, REDIS_PREFIX=prefix)
+    second = await runtime_factory(RATE_LIMIT_PER_MINUTE=3, REDIS_URL=url, REDIS_PREFIX=prefix)
+    one, two = await client_factory(first), await client_factory(second)
+    statuses = [
+        (await client.get("/api/dicts/interference")).status_code for client in (one, two, one, two)
+    ]
+    # Two API processes, one budget: the fourth request is over it, whichever process gets it.
+    assert statuses == [200, 200, 200, 429]

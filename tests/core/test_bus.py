@@ -38,14 +38,16 @@ async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
     url = os.environ.get("REDIS_URL")
     if not url:
         pytest.skip("Redis backend not tested: REDIS_URL is not set (no Redis server here)")
-    from switchboard.core.realtime.redis import PREFIX, RedisBus
+    from switchboard.core.realtime.redis import RedisBus
 
-    instance = RedisBus(url)
+    # A prefix of its own, so that test runs sharing one Redis never see each other's events.
+    prefix = f"switchboard-test-{uuid.uuid4().hex[:8]}:"
+    instance = RedisBus(url, prefix=prefix)
     await instance.start()
-    keys = [key async for key in instance.redis.scan_iter(PREFIX + "*")]
+    yield instance
+    keys = [key async for key in instance.redis.scan_iter(prefix + "*")]
     if keys:
         await instance.redis.delete(*keys)
-    yield instance
     await instance.stop()
 
 

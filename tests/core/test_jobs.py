@@ -88,22 +88,32 @@ async def test_enqueue_in_a_rolled_back_transaction_leaves_no_job(
     assert [job["status"] for job in await _jobs(app, "test.noop")] == ["todo"]
 
 
-async def test_a_singleton_waits_once_and_never_runs_twice_at_once(app: procrastinate.App) -> None:
+async def test_a_singleton_waits_once_and_never_runs_twice_at_once_across_workers(
+    app: procrastinate.App, clean_database: str
+) -> None:
     assert await defer_unless_queued(app, slow_singleton, n=1)
     assert not await defer_unless_queued(app, slow_singleton, n=2)  # one is already waiting
-    # Two more copies arrive while the first is running: queued behind it, one at a time.
-    worker = asyncio.create_task(
-        app.run_worker_async(concurrency=4, wait=True, install_signal_handlers=False)
-    )
-    await asyncio.sleep(0.1)
-    assert await defer_unless_queued(app, slow_singleton, n=2)
-    assert not await defer_unless_queued(app, slow_singleton, n=3)
-    deadline = time.monotonic() + 10
-    while len(spans) < 2 and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    worker.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await worker
+    # Two workers (each could run several jobs at once) share the queue, as on two hosts.
+    other = create_job_app(clean_database, [blueprint])
+    async with other.open_async():
+        workers = [
+            asyncio.create_task(
+                job_app.run_worker_async(concurrency=2, wait=True, install_signal_handlers=False)
+            )
+            for job_app in (app, other)
+        ]
+        await asyncio.sleep(0.1)
+        # Another copy arrives while the first is running: it waits for it, on either worker.
+        assert await defer_unless_queued(app, slow_singleton, n=2)
+        assert not await defer_unless_queued(app, slow_singleton, n=3)
+        deadline = time.monotonic() + 10
+        while len(spans) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            with pytest.raises(asyncio.CancelledError):
+                await worker
     assert [n for n, _, _ in spans] == [1, 2]
     (_, _, first_end), (_, second_start, _) = spans
     assert second_start >= first_end

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -51,8 +52,9 @@ async def publisher(
             pytest.skip("Redis backend not tested: REDIS_URL is not set (no Redis server here)")
         from switchboard.core.realtime.redis import RedisBus
 
-        bus: EventBus = RedisBus(url)
-        env = {"EVENT_BUS": "redis", "REDIS_URL": url}
+        prefix = f"switchboard-test-{uuid.uuid4().hex[:8]}:"
+        bus: EventBus = RedisBus(url, prefix=prefix + "events:")
+        env = {"EVENT_BUS": "redis", "REDIS_URL": url, "REDIS_PREFIX": prefix}
         database = None
     else:
         from switchboard.core.realtime.postgres import PostgresBus

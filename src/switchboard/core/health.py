@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
 from switchboard import __version__
@@ -32,7 +33,7 @@ async def _database_status(runtime: Runtime) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(runtime.database.ping(), timeout=CHECK_TIMEOUT)
-    except (TimeoutError, OSError, Exception):
+    except (TimeoutError, OSError, SQLAlchemyError):
         return {"status": "unavailable"}
     return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -70,7 +71,7 @@ async def _workers(runtime: Runtime) -> dict[str, Any]:
                 .select_from(text("procrastinate_workers"))
                 .where(text("last_heartbeat > now() - interval '60 seconds'"))
             )
-    except Exception:
+    except (TimeoutError, OSError, SQLAlchemyError):
         return {"status": "unknown"}
     return {"status": "ok" if alive else "no_worker", "alive": alive}
 
@@ -110,6 +111,7 @@ async def metrics(request: Request, runtime: Runtime = Depends(runtime_dependenc
             raise Unauthorized("unauthorized", "Authentication is required.")
     try:
         await asyncio.wait_for(refresh_job_gauges(runtime), timeout=CHECK_TIMEOUT)
-    except Exception:
+    except (TimeoutError, OSError, SQLAlchemyError):
+        # The queue gauge is unknown for this scrape; the other metrics are still worth serving.
         runtime.metrics.jobs.clear()
     return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -26,6 +26,7 @@ class RateLimiter:
         per_minute: int,
         create_per_minute: int,
         redis_url: str | None = None,
+        redis_prefix: str = "switchboard:",
         trusted_proxies: Iterable[str] = (),
     ) -> None:
         # In memory the synchronous strategy is used: it costs a few microseconds with no await,
@@ -34,7 +35,7 @@ class RateLimiter:
         self.local: FixedWindowRateLimiter | None = None
         if redis_url:
             storage: AsyncStorage = storage_from_string(  # type: ignore[assignment]
-                "async+" + redis_url, implementation="redispy"
+                "async+" + redis_url, implementation="redispy", key_prefix=redis_prefix + "limits"
             )
             self.shared = AsyncFixedWindow(storage)
         else:

@@ -143,6 +143,6 @@ async def watch_changes(bus: EventBus, cache: ResponseCache, *, retry_delay: flo
                         )
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception:  # a supervisor: whatever broke is logged with its traceback, then retried
             log.exception("dictionary change watcher failed; restarting")
         await asyncio.sleep(retry_delay)

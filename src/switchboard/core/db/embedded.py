@@ -8,6 +8,7 @@ It is stopped when the last process that opened it exits.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,14 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server and return a libpq URL of the platform's database."""
-        from pgserver import get_server  # type: ignore[attr-defined]
-
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._server = get_server(self.data_dir, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            # pgserver keeps its lock in the user's runtime folder; without XDG_RUNTIME_DIR
+            # platformdirs warns and falls back to /tmp, which is fine for a private server.
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            from pgserver import get_server  # type: ignore[attr-defined]
+
+            self._server = get_server(self.data_dir, cleanup_mode="stop")
         self._ensure_database()
         url: str = self._server.get_uri(self.database)
         return url

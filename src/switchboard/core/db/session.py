@@ -89,7 +89,7 @@ class Database:
         for hook in session.info.pop(_AFTER_COMMIT_KEY, []):
             try:
                 await hook()
-            except Exception:
+            except Exception:  # logged with its traceback; see below
                 # The data is committed; a hook (an event for live screens) failing must not turn
                 # a saved change into an error for the caller. It is logged with its traceback.
                 log.exception("after-commit hook failed", hook=getattr(hook, "__name__", "?"))

@@ -19,7 +19,7 @@ def create_bus(settings: Settings, database: Database) -> EventBus:
         url = settings.redis_dsn()
         if url is None:
             raise ValueError("EVENT_BUS=redis needs REDIS_URL")
-        return RedisBus(url)
+        return RedisBus(url, prefix=settings.redis_prefix + "events:")
     from switchboard.core.realtime.postgres import PostgresBus
 
     return PostgresBus(database)

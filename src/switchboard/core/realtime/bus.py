@@ -9,6 +9,7 @@ client that reconnects with `Last-Event-ID` receives what it missed, in order, e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
 from abc import ABC, abstractmethod
@@ -114,19 +115,8 @@ class EventBus(ABC):
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - most backends have nothing to open
         """Open the backend connection; called once per process."""
-        await self._wait_connected(timeout=0)
-
-    async def _wait_connected(self, timeout: float = 10) -> None:
-        """Wait a little for the listener; if the backend is down, go on and let it retry."""
-        connected: asyncio.Event | None = getattr(self, "_connected", None)
-        if connected is None or connected.is_set():
-            return
-        try:
-            await asyncio.wait_for(connected.wait(), timeout=timeout)
-        except TimeoutError:
-            log.warning("event bus not connected yet; live events resume when it is", bus=self.name)
 
     async def stop(self) -> None:
         for subscribers in list(self._subscribers.values()):
@@ -180,6 +170,42 @@ class EventBus(ABC):
 
     def _channels_with_subscribers(self) -> list[str]:
         return [channel for channel, subs in self._subscribers.items() if subs]
+
+
+class ListeningBus(EventBus):
+    """A bus with one background listener per process that keeps a connection to the backend,
+    reconnects when it drops, and dispatches what arrives to local subscribers."""
+
+    def __init__(self, *, reconnect_delay: float = 1.0) -> None:
+        super().__init__()
+        self.reconnect_delay = reconnect_delay
+        self._listener: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen_forever(), name="bus-listener")
+            await self._wait_connected()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _wait_connected(self, timeout: float = 10) -> None:
+        """Wait a little for the listener; if the backend is down, go on and let it retry."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout=timeout)
+        except TimeoutError:
+            log.warning("event bus not connected yet; live events resume when it is", bus=self.name)
+
+    @abstractmethod
+    async def _listen_forever(self) -> None:
+        """Listen, dispatch, and on a lost connection wait `reconnect_delay` and listen again;
+        set `_connected` once listening."""
 
 
 class _SubscriptionContext:

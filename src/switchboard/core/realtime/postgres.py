@@ -8,7 +8,6 @@ itself and a committed one always does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from switchboard.core.db.session import Database
-from switchboard.core.realtime.bus import Event, EventBus, check_names, integer_sort_key
+from switchboard.core.realtime.bus import Event, ListeningBus, check_names, integer_sort_key
 from switchboard.core.realtime.models import BusEvent
 
 log = structlog.get_logger(__name__)
@@ -33,29 +32,13 @@ def _event_from_row(row: Any) -> Event:
     return Event(str(row.id), row.channel, row.type, row.data)
 
 
-class PostgresBus(EventBus):
+class PostgresBus(ListeningBus):
     name = "postgres"
 
     def __init__(self, database: Database, *, reconnect_delay: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reconnect_delay=reconnect_delay)
         self.database = database
-        self.reconnect_delay = reconnect_delay
-        self._listener: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
         self._last_seen = 0
-
-    async def start(self) -> None:
-        if self._listener is None:
-            self._listener = asyncio.create_task(self._listen_forever(), name="bus-listener")
-            await self._wait_connected()
-
-    async def stop(self) -> None:
-        await super().stop()
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
 
     async def publish(self, channel: str, event_type: str, data: dict[str, Any]) -> Event:
         check_names(channel, event_type)

@@ -11,7 +11,7 @@ import structlog
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from switchboard.core.realtime.bus import Event, EventBus, InvalidEventId, check_names
+from switchboard.core.realtime.bus import Event, InvalidEventId, ListeningBus, check_names
 
 log = structlog.get_logger(__name__)
 
@@ -34,46 +34,39 @@ def stream_id_key(event_id: str) -> tuple[int, int]:
     return int(millis), int(sequence)
 
 
-class RedisBus(EventBus):
+class RedisBus(ListeningBus):
     name = "redis"
 
     def __init__(
-        self, url: str, *, history_size: int = 10_000, reconnect_delay: float = 1.0
+        self,
+        url: str,
+        *,
+        history_size: int = 10_000,
+        reconnect_delay: float = 1.0,
+        prefix: str = PREFIX,
     ) -> None:
-        super().__init__()
+        super().__init__(reconnect_delay=reconnect_delay)
         self.url = url
         self.history_size = history_size
-        self.reconnect_delay = reconnect_delay
+        self.prefix = prefix
         self.redis: aioredis.Redis = aioredis.from_url(url)
         self._publish_script = self.redis.register_script(PUBLISH_SCRIPT)
-        self._listener: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
         self._last_seen: dict[str, str] = {}
-
-    async def start(self) -> None:
-        if self._listener is None:
-            self._listener = asyncio.create_task(self._listen_forever(), name="bus-listener")
-            await self._wait_connected()
 
     async def stop(self) -> None:
         await super().stop()
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
         await self.redis.aclose()
 
     async def publish(self, channel: str, event_type: str, data: dict[str, Any]) -> Event:
         check_names(channel, event_type)
         raw_id = await self._publish_script(
-            keys=[PREFIX + channel], args=[self.history_size, event_type, orjson.dumps(data)]
+            keys=[self.prefix + channel], args=[self.history_size, event_type, orjson.dumps(data)]
         )
         return Event(raw_id.decode(), channel, event_type, data)
 
     async def history(self, channel: str, after: str, limit: int = 1000) -> list[Event]:
         stream_id_key(after)
-        entries = await self.redis.xrange(PREFIX + channel, min="(" + after, count=limit)
+        entries = await self.redis.xrange(self.prefix + channel, min="(" + after, count=limit)
         return [self._from_entry(channel, entry_id, fields) for entry_id, fields in entries or []]
 
     def sort_key(self, event_id: str) -> tuple[int, int]:
@@ -90,7 +83,7 @@ class RedisBus(EventBus):
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe(PREFIX + "*")
+                await pubsub.psubscribe(self.prefix + "*")
                 await self._catch_up()
                 self._connected.set()
                 async for message in pubsub.listen():
@@ -107,7 +100,7 @@ class RedisBus(EventBus):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _receive(self, key: bytes, payload: bytes) -> None:
-        channel = key.decode().removeprefix(PREFIX)
+        channel = key.decode().removeprefix(self.prefix)
         raw_id, event_type, data = payload.split(b"\n", 2)
         event = Event(raw_id.decode(), channel, event_type.decode(), orjson.loads(data))
         self._last_seen[event.channel] = event.id
