@@ -43,8 +43,10 @@ def main() -> int:
 
     with bench_database() as database_url:
         sandbox_port, api_port, bare_port = free_port(), free_port(), free_port()
-        with process(PYTHON, "-m", "switchboard", "sandbox", "--port", str(sandbox_port)):
-            wait_until_up(f"http://127.0.0.1:{sandbox_port}/__sandbox__/faults")
+        with process(
+            PYTHON, "-m", "switchboard", "sandbox", "--port", str(sandbox_port)
+        ) as sandbox:
+            wait_until_up(f"http://127.0.0.1:{sandbox_port}/__sandbox__/faults", sandbox)
             env = {
                 "DATABASE_URL": database_url,
                 "ODATA_BASEURL_CL": f"http://127.0.0.1:{sandbox_port}/cl/odata/standard.odata/",
@@ -83,8 +85,8 @@ def main() -> int:
                     "--no-access-log",
                 ) as yardstick,
             ):
-                wait_until_up(f"http://127.0.0.1:{api_port}/api/dicts/po-types")
-                wait_until_up(f"http://127.0.0.1:{bare_port}/constant")
+                wait_until_up(f"http://127.0.0.1:{api_port}/api/dicts/po-types", api)
+                wait_until_up(f"http://127.0.0.1:{bare_port}/constant", yardstick)
                 pin_cpus(api.pid, yardstick.pid)
                 baseline: list[LoadResult] = []
                 ours: list[LoadResult] = []
