@@ -68,3 +68,16 @@ def test_etl_runs_in_the_foreground_and_reports(clean_database: str, onec: objec
     assert '"queued": true' in queued.stdout
     again = run("etl", "load_dicts", "--queue", env=env)
     assert '"queued": false' in again.stdout  # one copy is already waiting
+
+
+def test_etl_against_an_unreachable_1c_fails_with_one_clear_line(clean_database: str) -> None:
+    env = {
+        "DATABASE_URL": clean_database,
+        "LOG_LEVEL": "ERROR",
+        "ODATA_BASEURL_CL": "http://127.0.0.1:9/base/odata/standard.odata/",
+        "HTTP_MAX_ATTEMPTS": "1",
+    }
+    result = run("etl", "load_dicts", env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "switchboard: etl load_dicts failed: onec: cannot connect" in result.stderr

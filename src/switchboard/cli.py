@@ -152,8 +152,15 @@ def etl(
     if job not in ETL_JOBS:
         typer.echo(f"switchboard: unknown ETL job {job!r}; known: {', '.join(ETL_JOBS)}", err=True)
         raise typer.Exit(2)
+    from switchboard.core.http.errors import IntegrationError
+
     settings = _settings()
-    result = asyncio.run(_run_etl(settings, job, queue=queue))
+    try:
+        result = asyncio.run(_run_etl(settings, job, queue=queue))
+    except IntegrationError as exc:
+        hint = " (a worker would retry it later)" if exc.retriable else ""
+        typer.echo(f"switchboard: etl {job} failed: {exc}{hint}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
 
 

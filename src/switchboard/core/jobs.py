@@ -158,16 +158,22 @@ def metrics_middleware(
             seconds = time.perf_counter() - started
             runtime.metrics.job_runs.labels(task, outcome).inc()
             runtime.metrics.job_duration.labels(task).observe(seconds)
-            (log.info if failure is None else log.warning)(
-                "job finished",
-                task=task,
-                job_id=context.job.id,
-                attempt=context.job.attempts + 1,
-                outcome=outcome,
-                seconds=round(seconds, 3),
-                error=None if failure is None else f"{type(failure).__name__}: {failure}",
-                transient=failure is not None and is_transient(failure),
-            )
+            fields = {
+                "task": task,
+                "job_id": context.job.id,
+                "attempt": context.job.attempts + 1,
+                "outcome": outcome,
+                "seconds": round(seconds, 3),
+            }
+            if failure is None:
+                log.info("job finished", **fields)
+            else:
+                log.warning(
+                    "job finished",
+                    **fields,
+                    error=f"{type(failure).__name__}: {failure}",
+                    transient=is_transient(failure),
+                )
 
     return middleware
 
