@@ -191,3 +191,52 @@ async def test_rate_limits_are_shared_through_redis(
     ]
     # Two API processes, one budget: the fourth request is over it, whichever process gets it.
     assert statuses == [200, 200, 200, 429]
+
+
+async def test_create_endpoints_have_their_own_stricter_limit(
+    runtime_factory: Any, client_factory: Any
+) -> None:
+    from fastapi import Depends
+
+    from switchboard.core.ratelimit import limit_creates
+    from switchboard.main import create_app
+
+    runtime = await runtime_factory(RATE_LIMIT_PER_MINUTE=100, RATE_LIMIT_CREATE_PER_MINUTE=2)
+    app = create_app(runtime.settings, runtime=runtime)
+
+    @app.post("/api/things", dependencies=[Depends(limit_creates)], status_code=201)
+    async def create_thing() -> dict[str, bool]:
+        return {"created": True}
+
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        statuses = [(await client.post("/api/things")).status_code for _ in range(3)]
+        reads = [(await client.get("/api/dicts/interference")).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    assert reads == [200, 200, 200]
+
+
+async def test_start_up_queues_the_loads_seed_001_asks_for(runtime_factory: Any) -> None:
+    from sqlalchemy import text
+
+    from switchboard.main import on_start
+
+    runtime = await runtime_factory(LOAD_DICTS_ON_START=True, SYNC_USERS_ON_START=True)
+    await on_start(runtime)
+    await on_start(runtime)  # a second API process starting: nothing queued twice
+    async with runtime.database.transaction() as session:
+        queued = (
+            (
+                await session.execute(
+                    text(
+                        "SELECT task_name FROM procrastinate_jobs WHERE status = 'todo' ORDER BY 1"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert queued == ["etl.load_dicts", "etl.pull_users"]

@@ -176,3 +176,27 @@ async def test_a_period_is_deferred_once_whatever_the_number_of_workers(
                 )
             )
     assert sum(1 for job_id in job_ids if job_id is not None) == 1
+
+
+def test_the_users_pull_runs_at_three_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import datetime
+
+    monkeypatch.setenv("TZ", "Asia/Tashkent")
+    time.tzset()
+    try:
+        job_app = create_job_app("postgresql://unused/db", BLUEPRINTS)
+        (periodic,) = [
+            p
+            for p in job_app.periodic_registry.periodic_tasks.values()
+            if p.task.name == "etl.pull_users"
+        ]
+        start = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC).timestamp()
+        following = periodic.croniter.get_next(ret_type=float, start_time=start)
+        assert datetime.datetime.fromtimestamp(following, datetime.UTC) == datetime.datetime(
+            2026, 11, 23, 3, 0, tzinfo=datetime.UTC
+        )
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

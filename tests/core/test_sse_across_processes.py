@@ -74,7 +74,9 @@ async def test_event_reaches_sse_client_of_another_process_and_resumes(
 ) -> None:
     bus, bus_env = publisher
     port = free_port()
-    env = platform_env(clean_database, **bus_env, SSE_HEARTBEAT_SECONDS="1")
+    env = platform_env(
+        clean_database, **bus_env, SSE_HEARTBEAT_SECONDS="1", SSE_MAX_LIFETIME_SECONDS="6"
+    )
     with switchboard_process(
         "serve", "--port", str(port), env=env, log=tmp_path / "serve.log"
     ) as api:
@@ -110,6 +112,15 @@ async def test_event_reaches_sse_client_of_another_process_and_resumes(
                 ["questions"],
                 ["interference"],
             ]
+            # Heartbeats keep idle streams alive; the stream ends after its lifetime, so that
+            # clients reconnect (and rebalance) with their Last-Event-ID.
+            started = asyncio.get_running_loop().time()
+            async with client.stream("GET", "/api/dicts/events") as stream:
+                lines = [line async for line in stream.aiter_lines()]
+            lasted = asyncio.get_running_loop().time() - started
+            assert any(line.startswith(": ping") for line in lines)
+            assert any(line.startswith("retry:") for line in lines)
+            assert 5 <= lasted < 15
             bad = await client.get("/api/dicts/events", headers={"Last-Event-ID": "bogus"})
             assert bad.status_code == 400
             assert bad.json()["error"] == "invalid_event_id"
