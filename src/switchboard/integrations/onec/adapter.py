@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from switchboard.integrations.onec import constants as c
+from switchboard.integrations.onec import odata
 from switchboard.integrations.onec.client import OneCClient, Record
 from switchboard.integrations.onec.odata import parse_guid
 from switchboard.integrations.ports import CatalogItem, ReferenceCatalog, StaffMember
@@ -19,8 +20,8 @@ class CatalogMapping:
     entity: str
     select: str
     fields: Callable[[Record], dict[str, object]]
-    #: Which records the platform shows; None keeps all of them.
-    keep: Callable[[Record], bool] | None = None
+    #: An OData `$filter` for the records the platform shows; None keeps all of them.
+    filter: str | None = None
 
 
 def _text(record: Record, name: str) -> str | None:
@@ -53,7 +54,7 @@ CATALOGS: dict[ReferenceCatalog, CatalogMapping] = {
         c.ENTITY_QUESTION_CATEGORIES,
         STANDARD + ",Язык_Key",
         _language_fields,
-        keep=lambda r: _language(r) is not None,
+        filter=odata.any_of("Язык_Key", c.LANGUAGE_KEYS),
     ),
     ReferenceCatalog.QUESTIONS: CatalogMapping(
         c.ENTITY_QUESTIONS,
@@ -118,21 +119,14 @@ class OneCAdapter:
 
     async def catalog(self, catalog: ReferenceCatalog) -> AsyncIterator[list[CatalogItem]]:
         mapping = CATALOGS[catalog]
-        async for page in self.client.pages(mapping.entity, select=mapping.select):
-            yield [
-                catalog_item(record, mapping)
-                for record in page
-                if mapping.keep is None or mapping.keep(record)
-            ]
+        async for page in self.client.pages(
+            mapping.entity, select=mapping.select, filter=mapping.filter
+        ):
+            yield [catalog_item(record, mapping) for record in page]
 
     async def catalog_size(self, catalog: ReferenceCatalog) -> int:
         mapping = CATALOGS[catalog]
-        if mapping.keep is None:
-            return await self.client.count(mapping.entity)
-        total = 0
-        async for page in self.catalog(catalog):
-            total += len(page)
-        return total
+        return await self.client.count(mapping.entity, filter=mapping.filter)
 
     async def staff(self) -> AsyncIterator[list[StaffMember]]:
         select = STANDARD + ",Недействителен,Служебный,КонтактнаяИнформация"

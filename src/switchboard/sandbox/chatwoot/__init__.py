@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 from switchboard.sandbox.chatwoot import conversations, messages, people, views
 from switchboard.sandbox.chatwoot.app import build_app
 from switchboard.sandbox.chatwoot.engine import Engine
-from switchboard.sandbox.chatwoot.errors import RecordNotFound, chatwoot_fault_body
+from switchboard.sandbox.chatwoot.errors import chatwoot_fault_body, found
 from switchboard.sandbox.chatwoot.messages import Sender
 from switchboard.sandbox.chatwoot.operations import Actor
 from switchboard.sandbox.chatwoot.records import (
@@ -257,10 +257,10 @@ class ChatwootEmulator:
             return views.conversation(op.store, conv)
 
     def _conversation(self, display_id: int) -> Conversation:
-        conv = self.store.conversation_by_display_id(self.account_id, display_id)
-        if conv is None:
-            raise RecordNotFound(f"no conversation with display_id {display_id}")
-        return conv
+        return found(
+            self.store.conversation_by_display_id(self.account_id, display_id),
+            f"no conversation with display_id {display_id}",
+        )
 
     def __repr__(self) -> str:
         return f"ChatwootEmulator(account_id={self.account_id}, inbox={self.inbox_identifier!r})"

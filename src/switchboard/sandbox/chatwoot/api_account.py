@@ -13,7 +13,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from switchboard.sandbox.chatwoot import people, views
-from switchboard.sandbox.chatwoot.errors import ParameterMissing, RecordInvalid, RecordNotFound
+from switchboard.sandbox.chatwoot.errors import (
+    ParameterMissing,
+    RecordInvalid,
+    RecordNotFound,
+    found,
+)
 from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
 from switchboard.sandbox.chatwoot.records import (
     AccountUser,
@@ -107,10 +112,7 @@ def delete_agent(call: Call) -> Response:
 
 
 def _team(call: Call) -> Team:
-    team = call.store.team(call.account_id, call.int_param("team_id"))
-    if team is None:
-        raise RecordNotFound("team")
-    return team
+    return found(call.store.team(call.account_id, call.int_param("team_id")), "team")
 
 
 def list_teams(call: Call) -> Response:
@@ -242,10 +244,7 @@ def delete_label(call: Call) -> Response:
 
 
 def _inbox(call: Call, name: str = "inbox_id") -> Inbox:
-    inbox = call.store.inbox(call.account_id, cast_int(call.params.get(name)))
-    if inbox is None:
-        raise RecordNotFound("inbox")
-    return inbox
+    return found(call.store.inbox(call.account_id, cast_int(call.params.get(name))), "inbox")
 
 
 def list_inboxes(call: Call) -> Response:
@@ -338,10 +337,7 @@ def create_webhook(call: Call) -> Response:
 
 
 def _webhook(call: Call) -> Webhook:
-    webhook = call.store.webhook(call.account_id, call.int_param("webhook_id"))
-    if webhook is None:
-        raise RecordNotFound("webhook")
-    return webhook
+    return found(call.store.webhook(call.account_id, call.int_param("webhook_id")), "webhook")
 
 
 def update_webhook(call: Call) -> Response:

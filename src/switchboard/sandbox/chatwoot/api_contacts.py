@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from switchboard.sandbox.chatwoot import contacts, filters, views
 from switchboard.sandbox.chatwoot.contacts import cast_string
-from switchboard.sandbox.chatwoot.errors import ApiError, RecordNotFound
+from switchboard.sandbox.chatwoot.errors import ApiError, found
 from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
 from switchboard.sandbox.chatwoot.records import Contact, JsonDict
 from switchboard.sandbox.chatwoot.rules import cast_int, present
@@ -41,10 +41,7 @@ def _listing(call: Call, store: Store, found: list[Contact]) -> Response:
 
 
 def _contact(call: Call) -> Contact:
-    contact = call.store.contact(call.account_id, call.int_param("contact_id"))
-    if contact is None:
-        raise RecordNotFound("contact")
-    return contact
+    return found(call.store.contact(call.account_id, call.int_param("contact_id")), "contact")
 
 
 def index(call: Call) -> Response:
@@ -72,9 +69,9 @@ def create(call: Call) -> Response:
         contacts.validate(op.store, call.account_id, values, None)
         inbox = None
         if present(call.params.get("inbox_id")):
-            inbox = op.store.inbox(call.account_id, cast_int(call.params["inbox_id"]))
-            if inbox is None:
-                raise RecordNotFound("inbox")
+            inbox = found(
+                op.store.inbox(call.account_id, cast_int(call.params["inbox_id"])), "inbox"
+            )
         source = call.params.get("source_id")
         source_id = cast_string(source) if present(source) else None
         if inbox is not None:

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from switchboard.sandbox.chatwoot import contacts, conversations, messages, views
 from switchboard.sandbox.chatwoot.contacts import cast_string
-from switchboard.sandbox.chatwoot.errors import RecordNotFound, could_not_create
+from switchboard.sandbox.chatwoot.errors import RecordNotFound, could_not_create, found
 from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
 from switchboard.sandbox.chatwoot.messages import Sender
 from switchboard.sandbox.chatwoot.operations import Operation
@@ -55,27 +55,25 @@ def _visible_inbox_ids(call: Call) -> list[int]:
 
 def _found_conversations(call: Call) -> list[Conversation]:
     inbox_ids = _visible_inbox_ids(call)
-    found = [
+    matching = [
         conv for conv in call.store.conversations_of(call.account_id) if conv.inbox_id in inbox_ids
     ]
     query = call.params.get("q")
     if not present(query):
         status = call.params.get("status") or "open"
         if status != "all":
-            found = [conv for conv in found if conv.status == status]
+            matching = [conv for conv in matching if conv.status == status]
     team_id = call.params.get("team_id")
     if present(team_id):
-        team = call.store.team(call.account_id, cast_int(team_id))
-        if team is None:
-            raise RecordNotFound("team")
-        found = [conv for conv in found if conv.team_id == team.id]
+        team = found(call.store.team(call.account_id, cast_int(team_id)), "team")
+        matching = [conv for conv in matching if conv.team_id == team.id]
     labels = call.params.get("labels")
     if present(labels):
         wanted = set(labels if isinstance(labels, list) else [labels])
-        found = [conv for conv in found if wanted & set(conv.label_list)]
+        matching = [conv for conv in matching if wanted & set(conv.label_list)]
     if present(query):
-        found = [conv for conv in found if _mentions(call, conv, str(query))]
-    return found
+        matching = [conv for conv in matching if _mentions(call, conv, str(query))]
+    return matching
 
 
 def _mentions(call: Call, conv: Conversation, query: str) -> bool:
@@ -138,13 +136,11 @@ def _contact_inbox_for_create(call: Call, op: Operation) -> ContactInbox:
     store = op.store
     inbox = contact = None
     if present(call.params.get("inbox_id")):
-        inbox = store.inbox(call.account_id, cast_int(call.params["inbox_id"]))
-        if inbox is None:
-            raise RecordNotFound("inbox")
+        inbox = found(store.inbox(call.account_id, cast_int(call.params["inbox_id"])), "inbox")
     if present(call.params.get("contact_id")):
-        contact = store.contact(call.account_id, cast_int(call.params["contact_id"]))
-        if contact is None:
-            raise RecordNotFound("contact")
+        contact = found(
+            store.contact(call.account_id, cast_int(call.params["contact_id"])), "contact"
+        )
     source_id = call.params.get("source_id")
     if inbox is not None and contact is not None:
         source = cast_string(source_id) if present(source_id) else None

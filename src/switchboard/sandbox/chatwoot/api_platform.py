@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from switchboard.sandbox.chatwoot import people, views
-from switchboard.sandbox.chatwoot.errors import RecordInvalid, RecordNotFound, unauthorized
+from switchboard.sandbox.chatwoot.errors import RecordInvalid, found, unauthorized
 from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
 from switchboard.sandbox.chatwoot.records import Account, User, new_token
 from switchboard.sandbox.chatwoot.rules import cast_int, present, valid_email
@@ -23,9 +23,7 @@ NON_PERMISSIBLE = "Non permissible resource"
 
 def _user(call: Call) -> User:
     """`User.find(params[:id])`, then the permissible check."""
-    user = call.store.user(call.int_param("user_id"))
-    if user is None:
-        raise RecordNotFound("user")
+    user = found(call.store.user(call.int_param("user_id")), "user")
     assert call.platform_app is not None
     if user.id not in call.platform_app.permissible_users:
         raise unauthorized(NON_PERMISSIBLE)
@@ -33,9 +31,7 @@ def _user(call: Call) -> User:
 
 
 def _account(call: Call) -> Account:
-    account = call.store.account(call.int_param("account_id"))
-    if account is None:
-        raise RecordNotFound("account")
+    account = found(call.store.account(call.int_param("account_id")), "account")
     assert call.platform_app is not None
     if account.id not in call.platform_app.permissible_accounts:
         raise unauthorized(NON_PERMISSIBLE)

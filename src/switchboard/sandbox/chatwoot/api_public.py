@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from switchboard.sandbox.chatwoot import contacts, conversations, messages, views
 from switchboard.sandbox.chatwoot.contacts import cast_string
-from switchboard.sandbox.chatwoot.errors import RecordNotFound, ServerError
+from switchboard.sandbox.chatwoot.errors import RecordNotFound, ServerError, found
 from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
 from switchboard.sandbox.chatwoot.messages import Sender
 from switchboard.sandbox.chatwoot.operations import Actor
@@ -30,17 +30,14 @@ MESSAGES_PER_PAGE = 20
 
 
 def _inbox(call: Call) -> Inbox:
-    inbox = call.store.inbox_by_identifier(str(call.params.get("inbox_identifier")))
-    if inbox is None:
-        raise RecordNotFound("inbox")
-    return inbox
+    return found(call.store.inbox_by_identifier(str(call.params.get("inbox_identifier"))), "inbox")
 
 
 def _contact_inbox(call: Call, inbox: Inbox) -> ContactInbox:
-    row = call.store.contact_inbox_by_source(inbox.id, str(call.params.get("contact_identifier")))
-    if row is None:
-        raise RecordNotFound("contact_inbox")
-    return row
+    return found(
+        call.store.contact_inbox_by_source(inbox.id, str(call.params.get("contact_identifier"))),
+        "contact_inbox",
+    )
 
 
 def _conversations(call: Call, row: ContactInbox) -> list[Conversation]:

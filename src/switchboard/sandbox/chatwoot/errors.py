@@ -10,7 +10,7 @@ exceptions below; `http.py` renders them for the API family that was called.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -28,8 +28,18 @@ class ApiError(Exception):
         self.body = body
 
 
+T = TypeVar("T")
+
+
 class RecordNotFound(Exception):
     """ActiveRecord::RecordNotFound."""
+
+
+def found(record: T | None, what: str) -> T:
+    """ActiveRecord's `find!`: the record, or RecordNotFound (answered 404)."""
+    if record is None:
+        raise RecordNotFound(what)
+    return record
 
 
 class RecordInvalid(Exception):

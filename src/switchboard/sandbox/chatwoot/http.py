@@ -28,6 +28,7 @@ from switchboard.sandbox.chatwoot.errors import (
     RecordInvalid,
     RecordNotFound,
     ServerError,
+    found,
     not_authorized,
     rails_body,
     unauthorized,
@@ -109,9 +110,10 @@ class Call:
 
     def conversation(self, name: str = "conversation_id") -> Conversation:
         """`conversations.find_by!(display_id: ...)`, then Pundit's `show?`."""
-        conv = self.store.conversation_by_display_id(self.account_id, self.int_param(name))
-        if conv is None:
-            raise RecordNotFound("conversation")
+        conv = found(
+            self.store.conversation_by_display_id(self.account_id, self.int_param(name)),
+            "conversation",
+        )
         if self.user is not None and not self.is_admin and not self._agent_sees(conv):
             raise not_authorized()
         return conv

@@ -17,6 +17,7 @@ from switchboard.sandbox.chatwoot.operations import (
     CONTACT_COLUMNS,
     CONVERSATION_COLUMNS,
     Operation,
+    new_message,
     save_contact,
     save_conversation,
     snapshot,
@@ -66,26 +67,20 @@ def create(
     base_url: str = "",
 ) -> Message:
     store = op.store
-    now = utcnow()
-    message = store.messages.add(
-        Message(
-            id=store.messages.next_id(),
-            account_id=conv.account_id,
-            inbox_id=conv.inbox_id,
-            conversation_id=conv.id,
-            message_type=message_type,
-            content=content,
-            content_type=content_type,
-            content_attributes=dict(content_attributes or {}),
-            private=private,
-            source_id=source_id,
-            echo_id=echo_id,
-            sender_type=sender.kind if sender else None,
-            sender_id=sender.id if sender else None,
-            created_at=now,
-            updated_at=now,
-        )
+    message = new_message(
+        store,
+        conv,
+        message_type=message_type,
+        content=content,
+        content_type=content_type,
+        content_attributes=dict(content_attributes or {}),
+        private=private,
+        source_id=source_id,
+        echo_id=echo_id,
+        sender_type=sender.kind if sender else None,
+        sender_id=sender.id if sender else None,
     )
+    now = message.created_at
     message.attachments = [_attach(op, message, upload, base_url) for upload in uploads]
     # The order of Message#execute_after_create_commit_callbacks: reopen, activity time,
     # message_created, first reply / waiting_since, then the contact's last activity.

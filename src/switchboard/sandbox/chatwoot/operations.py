@@ -267,22 +267,26 @@ def _assignee_activity(op: Operation, conv: Conversation, user_name: str) -> str
     return f"Assigned to {assignee.name} by {user_name}"
 
 
-def add_activity(store: Store, conv: Conversation, content: str) -> Message:
-    """An activity message: shown in the conversation, never sent to webhooks."""
+def new_message(store: Store, conv: Conversation, **fields: Any) -> Message:
+    """Store a message of `conv`, with its ids and both timestamps filled in."""
     now = utcnow()
-    message = store.messages.add(
+    return store.messages.add(
         Message(
             id=store.messages.next_id(),
             account_id=conv.account_id,
             inbox_id=conv.inbox_id,
             conversation_id=conv.id,
-            message_type=ACTIVITY,
-            content=content,
             created_at=now,
             updated_at=now,
+            **fields,
         )
     )
-    conv.last_activity_at = now
+
+
+def add_activity(store: Store, conv: Conversation, content: str) -> Message:
+    """An activity message: shown in the conversation, never sent to webhooks."""
+    message = new_message(store, conv, message_type=ACTIVITY, content=content)
+    conv.last_activity_at = message.created_at
     return message
 
 

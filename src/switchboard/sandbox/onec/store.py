@@ -153,6 +153,15 @@ class Store:
         with self._lock:
             return self._insert(entity, changes, stamp_always=True, rules=not load_mode)
 
+    def _target_of_write(
+        self, entity: EntityDef, key: Key, changes: Record, if_match: str | None
+    ) -> Record:
+        """The stored record a PATCH or PUT will change, after its version and key checks."""
+        old = self._existing(entity, key)
+        self._check_version(old, if_match)
+        self._keep_identity(entity, old, changes)
+        return old
+
     def patch(
         self,
         entity: EntityDef,
@@ -165,9 +174,7 @@ class Store:
         self._refuse_read_only(entity)
         changes = normalize(entity, body, self.registry)
         with self._lock:
-            old = self._existing(entity, key)
-            self._check_version(old, if_match)
-            self._keep_identity(entity, old, changes)
+            old = self._target_of_write(entity, key, changes, if_match)
             return self._rewrite(entity, old, {**old, **changes}, rules=not load_mode)
 
     def replace(
@@ -183,9 +190,7 @@ class Store:
         self._refuse_read_only(entity)
         changes = normalize(entity, body, self.registry)
         with self._lock:
-            old = self._existing(entity, key)
-            self._check_version(old, if_match)
-            self._keep_identity(entity, old, changes)
+            old = self._target_of_write(entity, key, changes, if_match)
             new = dict(self._templates[entity.name])
             for prop in entity.properties:
                 # What only the platform writes survives a PUT, and so do the number, date and
