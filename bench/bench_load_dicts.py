@@ -26,6 +26,7 @@ from switchboard.config import Settings
 from switchboard.consultations.dictionaries.tasks import run_load_dicts
 from switchboard.core.logging import configure_logging
 from switchboard.core.realtime import MemoryBus
+from switchboard.domains import open_runtime
 from switchboard.runtime import Runtime
 from switchboard.sandbox.onec import OneCEmulator
 from switchboard.sandbox.server import BackgroundServer
@@ -72,7 +73,7 @@ async def timed(runtime: Runtime) -> tuple[float, dict[str, Any]]:
 async def run(database_url: str, root: str) -> list[tuple[str, float, int]]:
     settings = bench_settings(database_url, root)
     results = []
-    async with Runtime.open(settings, database_url=database_url, bus=MemoryBus()) as runtime:
+    async with open_runtime(settings, database_url=database_url, bus=MemoryBus()) as runtime:
         seconds, report = await timed(runtime)
         results.append(("first load (insert)", seconds, _rows(report)))
         seconds, report = await timed(runtime)
@@ -111,7 +112,7 @@ def main() -> int:
 
 async def _changed_run(database_url: str, root: str) -> list[tuple[str, float, int]]:
     settings = bench_settings(database_url, root)
-    async with Runtime.open(settings, database_url=database_url, bus=MemoryBus()) as runtime:
+    async with open_runtime(settings, database_url=database_url, bus=MemoryBus()) as runtime:
         seconds, report = await timed(runtime)
         return [("load after 10 % changed", seconds, _rows(report))]
 

@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 
+from switchboard import domains
 from switchboard.config import Settings
 from switchboard.core.db import Database
 from switchboard.core.logging import configure_logging
@@ -47,8 +48,9 @@ def table_names(database_url: str) -> list[str]:
         rows = connection.execute(
             """
             SELECT schemaname, tablename FROM pg_tables
-            WHERE schemaname IN ('cons', 'dict', 'sys', 'log', 'public')
-            """
+            WHERE schemaname = ANY(%s)
+            """,
+            ([*domains.schemas(), "public"],),
         ).fetchall()
     return [f'"{schema}"."{table}"' for schema, table in rows if (schema, table) not in KEEP_TABLES]
 
@@ -113,7 +115,7 @@ async def runtime_factory(clean_database: str) -> AsyncIterator[Any]:
             settings = make_settings(DATABASE_URL=clean_database, **overrides)
             bus = MemoryBus() if settings.bus_backend().value == "memory" else None
             return await stack.enter_async_context(
-                Runtime.open(settings, database_url=clean_database, bus=bus)
+                domains.open_runtime(settings, database_url=clean_database, bus=bus)
             )
 
         yield open_runtime

@@ -79,10 +79,12 @@ def test_models_and_migrations_agree(empty_database: str) -> None:
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine
 
+    from switchboard import domains
     from switchboard.core.db.base import Base
-    from switchboard.core.db.migrate import include_object
+    from switchboard.core.db.migrate import schema_filter
     from switchboard.core.db.session import sqlalchemy_url
 
+    domains.import_all_models()
     upgrade(empty_database)
     engine = create_engine(sqlalchemy_url(empty_database))
     with engine.connect() as connection:
@@ -90,7 +92,7 @@ def test_models_and_migrations_agree(empty_database: str) -> None:
             connection,
             opts={
                 "include_schemas": True,
-                "include_object": include_object,
+                "include_object": schema_filter(domains.schemas()),
                 "compare_type": True,
                 "version_table_schema": "sys",
             },

@@ -1,14 +1,13 @@
-"""The table of contents of the HTTP API: every router the platform serves."""
+"""The table of contents of the HTTP API: every domain's routers, then the platform's own."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from switchboard.consultations.dictionaries.endpoints import router as dictionaries
+from switchboard import domains
 from switchboard.core.health import router as health
 
-# Order matters a little: routes are matched top to bottom, so the busiest come first.
-ROUTERS: list[APIRouter] = [
-    dictionaries,
-    health,
-]
+
+def routers() -> list[APIRouter]:
+    # Routes are matched top to bottom, so the busiest (the domains') come first.
+    return [*domains.routers(), health]

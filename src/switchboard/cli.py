@@ -167,11 +167,11 @@ def etl(
 async def _run_etl(settings: Settings, job: str, *, queue: bool) -> Any:
     from switchboard.core.db.migrate import upgrade_async
     from switchboard.core.jobs import defer_unless_queued
-    from switchboard.runtime import Runtime
+    from switchboard.domains import open_runtime
     from switchboard.worker import ETL_JOBS
 
     task, run = ETL_JOBS[job]
-    async with Runtime.open(settings) as runtime:
+    async with open_runtime(settings) as runtime:
         await upgrade_async(runtime.database.url)
         if queue:
             queued = await defer_unless_queued(runtime.jobs, task)

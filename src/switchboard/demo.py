@@ -20,8 +20,8 @@ import structlog
 from switchboard.config import Settings, load_settings
 from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.core.db.migrate import upgrade_async
+from switchboard.domains import open_runtime
 from switchboard.main import create_app, on_start
-from switchboard.runtime import Runtime
 from switchboard.sandbox.runner import Sandbox, start_sandbox
 from switchboard.sandbox.server import LoopServer
 
@@ -150,7 +150,7 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
         sandbox = await start_sandbox(host=host, onec_port=onec_port, chatwoot_port=chatwoot_port)
         overrides = _overrides(settings, sandbox, database_url)
         demo_settings = load_settings(**overrides)
-        async with Runtime.open(demo_settings, database_url=database_url) as runtime:
+        async with open_runtime(demo_settings, database_url=database_url) as runtime:
             server = LoopServer(create_app(demo_settings, runtime=runtime), host=host, port=port)
             await server.start()
             await on_start(runtime)

@@ -10,15 +10,11 @@ import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from switchboard import __version__
-from switchboard.api import ROUTERS
+from switchboard import __version__, domains
+from switchboard.api import routers
 from switchboard.config import Settings
-from switchboard.consultations.dictionaries import tasks as dictionary_tasks
-from switchboard.consultations.dictionaries.service import watch_changes
-from switchboard.consultations.managers import tasks as manager_tasks
 from switchboard.core.db.migrate import upgrade_async
 from switchboard.core.errors import install_error_handlers
-from switchboard.core.jobs import defer_unless_queued
 from switchboard.core.metrics import Metrics
 from switchboard.core.middleware import RequestPipeline
 from switchboard.core.ratelimit import RateLimiter
@@ -36,11 +32,17 @@ fields); texts follow `Accept-Language` (ru by default, en, uz).
 
 
 async def on_start(runtime: Runtime) -> None:
-    """Start-up work that seed 001 asks for, as durable jobs (done by a worker, never lost)."""
-    if runtime.settings.load_dicts_on_start:
-        await defer_unless_queued(runtime.jobs, dictionary_tasks.load_dicts)
-    if runtime.settings.sync_users_on_start:
-        await defer_unless_queued(runtime.jobs, manager_tasks.pull_users)
+    """Every domain's start-up work (seed 001's start-up loads are queued as durable jobs)."""
+    for hook in domains.start_up_hooks():
+        await hook(runtime)
+
+
+def start_watchers(runtime: Runtime) -> list[asyncio.Task[None]]:
+    """The domains' long-running watchers of an API process (each restarts itself on errors)."""
+    return [
+        asyncio.create_task(watcher(runtime), name=getattr(watcher, "__name__", "watcher"))
+        for watcher in domains.api_watchers()
+    ]
 
 
 def create_app(
@@ -60,21 +62,21 @@ def create_app(
             active = runtime
             if active is None:
                 active = await stack.enter_async_context(
-                    Runtime.open(settings, database_url=database_url, metrics=metrics)
+                    domains.open_runtime(settings, database_url=database_url, metrics=metrics)
                 )
                 if migrate:
                     await upgrade_async(active.database.url)
                 await on_start(active)
             app.state.runtime = active
-            watcher = asyncio.create_task(
-                watch_changes(active.bus, active.dictionary_cache), name="dictionary-watcher"
-            )
+            watchers = start_watchers(active)
             try:
                 yield
             finally:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+                for watcher in watchers:
+                    watcher.cancel()
+                for watcher in watchers:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
 
     app = FastAPI(
         title="Switchboard",
@@ -91,7 +93,7 @@ def create_app(
         trusted_proxies=settings.trusted_proxies,
     )
     install_error_handlers(app)
-    for router in ROUTERS:
+    for router in routers():
         app.include_router(router)
     if settings.allowed_origins:
         app.add_middleware(

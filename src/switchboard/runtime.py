@@ -1,21 +1,24 @@
 """Everything a process of the platform holds while it runs, opened and closed in one place.
 
-The API, the worker and the CLI commands each open one `Runtime`; nothing of it lives in module
-globals, so tests open as many as they like and close them again.
+The API, the worker and the CLI commands each open one `Runtime` (through
+`switchboard.domains.open_runtime`, which adds the domains' job blueprints); nothing of it lives
+in module globals, so tests open as many as they like and close them again. A runtime knows the
+core pieces and the adapters; a domain keeps its own per-process state as an *extension*
+(`runtime.extension(DictionaryCache)`), created on first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol, Self, TypeVar
 
 import procrastinate
 import structlog
-from fastapi import Request
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.config import Settings
-from switchboard.core.cache import ResponseCache
 from switchboard.core.db import Database
 from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.core.http import HttpKit
@@ -23,34 +26,49 @@ from switchboard.core.jobs import create_job_app
 from switchboard.core.metrics import Metrics
 from switchboard.core.realtime import EventBus, create_bus
 from switchboard.integrations.registry import Adapters, build_adapters
+from switchboard.integrations.settings import IntegrationSettings
 
 log = structlog.get_logger(__name__)
 
 
+class Extension(Protocol):
+    @classmethod
+    def create(cls, runtime: Runtime) -> Self: ...
+
+
+E = TypeVar("E", bound=Extension)
+
+
 @dataclass
 class Runtime:
-    settings: Settings
+    settings: IntegrationSettings
     database: Database
     metrics: Metrics
     http: HttpKit
     bus: EventBus
     jobs: procrastinate.App
     adapters: Adapters
-    dictionary_cache: ResponseCache
     embedded: EmbeddedPostgres | None = None
+    _extensions: dict[type[Any], Any] = field(default_factory=dict)
+
+    def extension(self, kind: type[E]) -> E:
+        """The process-wide instance of a domain's `kind`, created on first use."""
+        instance = self._extensions.get(kind)
+        if instance is None:
+            instance = self._extensions[kind] = kind.create(self)
+        return instance
 
     @classmethod
     @asynccontextmanager
     async def open(
         cls,
-        settings: Settings,
+        settings: IntegrationSettings,
         *,
+        blueprints: Sequence[procrastinate.Blueprint] = (),
         database_url: str | None = None,
         bus: EventBus | None = None,
         metrics: Metrics | None = None,
     ) -> AsyncIterator[Runtime]:
-        from switchboard.worker import BLUEPRINTS
-
         embedded = None
         url = database_url or settings.configured_database_url()
         if url is None:
@@ -66,11 +84,8 @@ class Runtime:
             metrics=metrics,
             http=kit,
             bus=bus or create_bus(settings, database),
-            jobs=create_job_app(database.url, BLUEPRINTS),
+            jobs=create_job_app(database.url, list(blueprints)),
             adapters=build_adapters(settings, kit),
-            dictionary_cache=ResponseCache(
-                "dictionaries", settings.dict_cache_ttl_seconds, metrics
-            ),
             embedded=embedded,
         )
         try:
@@ -95,3 +110,16 @@ async def runtime_dependency(request: Request) -> Runtime:
     """FastAPI dependency. Async on purpose: a plain `def` would run in a worker thread."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed when the endpoint returns, rolled back when it
+    raises — before the response is sent, so a failed commit is the caller's error, not a
+    silent loss."""
+    async with runtime_of(request).database.transaction() as session:
+        yield session
+
+
+#: An endpoint parameter: `session: Session` (FastAPI closes it before sending the answer).
+Session = Annotated[AsyncSession, Depends(session_dependency, scope="function")]
+RuntimeDep = Annotated[Runtime, Depends(runtime_dependency)]

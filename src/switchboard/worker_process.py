@@ -8,6 +8,7 @@ from prometheus_client import start_http_server
 from switchboard.config import Settings
 from switchboard.core.db.migrate import upgrade_async
 from switchboard.core.jobs import RUNTIME_KEY, metrics_middleware
+from switchboard.domains import open_runtime
 from switchboard.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -24,7 +25,7 @@ def serve_metrics(runtime: Runtime, host: str, port: int) -> None:
 
 
 async def run_worker(settings: Settings, *, concurrency: int, metrics_port: int = 0) -> None:
-    async with Runtime.open(settings) as runtime:
+    async with open_runtime(settings) as runtime:
         await upgrade_async(runtime.database.url)
         if metrics_port:
             start_http_server(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 
-from switchboard.config import Settings
+from switchboard.core.settings import CoreSettings
 
 
 def secret_matches(given: str | None, expected: str) -> bool:
@@ -20,7 +20,7 @@ def secret_matches(given: str | None, expected: str) -> bool:
     return secrets.compare_digest(given.encode(), expected.encode())
 
 
-def front_request_allowed(settings: Settings, headers: Mapping[str, str]) -> bool:
+def front_request_allowed(settings: CoreSettings, headers: Mapping[str, str]) -> bool:
     secret = settings.front_secret.get_secret_value()
     bearer = settings.front_bearer_token.get_secret_value() or secret
     if not secret and not bearer:

@@ -11,10 +11,10 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.config import AccessLog
 from switchboard.core.i18n import negotiate, translate
 from switchboard.core.metrics import Metrics
 from switchboard.core.ratelimit import RateLimiter
+from switchboard.core.settings import AccessLog
 
 log = structlog.get_logger("switchboard.http")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from switchboard.config import Settings
 from switchboard.core.http import HttpKit
 from switchboard.integrations.chatwoot.client import ChatwootClient
 from switchboard.integrations.onec.adapter import OneCAdapter
 from switchboard.integrations.onec.client import OneCClient
 from switchboard.integrations.ports import HealthCheck, ReferenceSource, StaffSource
+from switchboard.integrations.settings import IntegrationSettings
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Adapters:
                 await close()
 
 
-def build_adapters(settings: Settings, kit: HttpKit) -> Adapters:
+def build_adapters(settings: IntegrationSettings, kit: HttpKit) -> Adapters:
     adapters = Adapters()
     if settings.odata_baseurl_cl is not None:
         onec = OneCAdapter(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
+from switchboard import domains
 from switchboard.core.db.base import Base
-from switchboard.core.db.migrate import include_object
+from switchboard.core.db.migrate import schema_filter
 from switchboard.core.db.session import sqlalchemy_url
-from switchboard.models import import_all_models
 
-import_all_models()
+domains.import_all_models()
 
 # Any constant: every process that migrates takes this advisory lock first.
 MIGRATION_LOCK = 727_461_001
@@ -48,7 +48,7 @@ def run_migrations_online() -> None:
                 connection=connection,
                 target_metadata=Base.metadata,
                 include_schemas=True,
-                include_object=include_object,
+                include_object=schema_filter(domains.schemas()),
                 version_table_schema=VERSION_TABLE_SCHEMA,
                 on_version_apply=record_applied_version,
                 compare_type=True,

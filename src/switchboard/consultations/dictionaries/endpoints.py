@@ -11,6 +11,7 @@ from sse_starlette import EventSourceResponse
 from starlette.responses import Response
 
 from switchboard.consultations.dictionaries import schemas, service
+from switchboard.consultations.dictionaries.cache import DictionaryCache
 from switchboard.core.cache import cached_response
 from switchboard.core.db import Database
 from switchboard.core.realtime.sse import event_stream, poll_events
@@ -29,7 +30,9 @@ async def _serve(
 ) -> Response:
     """The cached answer under `key`, loaded from the database on a miss."""
     runtime = runtime_of(request)
-    rendered = await runtime.dictionary_cache.get_or_load(key, lambda: load(runtime.database))
+    rendered = await runtime.extension(DictionaryCache).get_or_load(
+        key, lambda: load(runtime.database)
+    )
     return cached_response(rendered, request.headers.get("if-none-match"))
 
 

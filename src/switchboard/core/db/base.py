@@ -16,9 +16,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-#: The schemas the platform owns. Seed 001's four come first; later subsystems add their own.
-SCHEMAS = ("cons", "dict", "sys", "log")
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Collection
 
 from alembic import command
 from alembic.config import Config
 
-from switchboard.core.db.base import SCHEMAS
+IncludeObject = Callable[[object, str | None, str, bool, object], bool]
 
 
-def include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
+def schema_filter(schemas: Collection[str]) -> IncludeObject:
     """Alembic looks only at our schemas; procrastinate's tables in `public` are its own."""
-    if type_ == "table":
-        return getattr(obj, "schema", None) in SCHEMAS
-    return True
+
+    def include_object(
+        obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
+        if type_ == "table":
+            return getattr(obj, "schema", None) in schemas
+        return True
+
+    return include_object
 
 
 def alembic_config(database_url: str) -> Config:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from switchboard.config import BusBackend, Settings
 from switchboard.core.db.session import Database
 from switchboard.core.realtime.bus import Event, EventBus, InvalidEventId, MemoryBus
+from switchboard.core.settings import BusBackend, CoreSettings
 
 __all__ = ["Event", "EventBus", "InvalidEventId", "MemoryBus", "create_bus"]
 
 
-def create_bus(settings: Settings, database: Database) -> EventBus:
+def create_bus(settings: CoreSettings, database: Database) -> EventBus:
     backend = settings.bus_backend()
     if backend is BusBackend.MEMORY:
         return MemoryBus()

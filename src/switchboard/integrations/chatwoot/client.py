@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import orjson
 
-from switchboard.config import Settings
 from switchboard.core.http import HttpKit, ServiceClient
 from switchboard.core.http.client import classify_status
 from switchboard.core.http.errors import IntegrationError, PeerUnavailable
+from switchboard.integrations.chatwoot.settings import ChatwootSettings
 
 TARGET = "chatwoot"
 
@@ -39,7 +39,11 @@ class ChatwootClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, kit: HttpKit, *, transport: httpx.AsyncBaseTransport | None = None
+        cls,
+        settings: ChatwootSettings,
+        kit: HttpKit,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> ChatwootClient:
         token = settings.chatwoot_api_token.get_secret_value()
         service = kit.client(

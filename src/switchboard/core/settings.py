@@ -1,0 +1,204 @@
+"""The platform's own settings section, and the base every section builds on.
+
+Settings are split by owner: this core section (application, logs, database, real time, rate
+limits, front-end auth, outbound HTTP, worker), one section per external system
+(`integrations/<system>/settings.py`) and one per domain (`<domain>/settings.py`). `config.py`
+composes them by inheritance into the one `Settings` a process reads from the environment and
+`.env`, so every variable keeps its flat, documented name and a module can be handed just the
+section it needs.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(enum.StrEnum):
+    DEV = "dev"
+    DEMO = "demo"
+    TEST = "test"
+    PROD = "prod"
+
+
+class BusBackend(enum.StrEnum):
+    AUTO = "auto"
+    MEMORY = "memory"
+    REDIS = "redis"
+    POSTGRES = "postgres"
+
+
+class AccessLog(enum.StrEnum):
+    ALL = "all"  # one line per request
+    ERRORS = "errors"  # requests that failed (status >= 400) or were slow (> 1 s)
+    OFF = "off"
+
+
+class LogFormat(enum.StrEnum):
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+def split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class SettingsSection(BaseSettings):
+    """A group of settings owned by one part of the platform."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    @classmethod
+    def of(cls, settings: object) -> Self:
+        """This section of a process's settings (the composed `Settings` is every section)."""
+        if not isinstance(settings, cls):
+            raise TypeError(f"the settings given do not include {cls.__name__}")
+        return settings
+
+
+class CoreSettings(SettingsSection):
+    # --- application ----------------------------------------------------------------------
+    env: Environment = Field(Environment.DEV, validation_alias="ENV")
+    debug: bool = Field(False, validation_alias="DEBUG")
+    app_host: str = Field("127.0.0.1", validation_alias="APP_HOST")
+    app_port: int = Field(8000, ge=1, le=65535, validation_alias="APP_PORT")
+    public_url: AnyHttpUrl | None = Field(None, validation_alias="PUBLIC_URL")
+    data_dir: Path = Field(Path("var"), validation_alias="DATA_DIR")
+    default_locale: str = Field("ru", pattern=r"^(ru|en|uz)$", validation_alias="DEFAULT_LOCALE")
+
+    # --- logging and metrics ---------------------------------------------------------------
+    log_level: str = Field(
+        "INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", validation_alias="LOG_LEVEL"
+    )
+    log_format: LogFormat = Field(LogFormat.AUTO, validation_alias="LOG_FORMAT")
+    metrics_token: SecretStr = Field(SecretStr(""), validation_alias="METRICS_TOKEN")
+    access_log: AccessLog = Field(AccessLog.ERRORS, validation_alias="ACCESS_LOG")
+
+    # --- database ----------------------------------------------------------------------------
+    database_url: SecretStr | None = Field(None, validation_alias="DATABASE_URL")
+    db_host: str | None = Field(None, validation_alias="DB_HOST")
+    db_port: int = Field(5432, ge=1, le=65535, validation_alias="DB_PORT")
+    db_name: str = Field("switchboard", validation_alias="DB_NAME")
+    db_user: str = Field("postgres", validation_alias="DB_USER")
+    db_pass: SecretStr = Field(SecretStr(""), validation_alias="DB_PASS")
+    db_pool_size: int = Field(10, ge=1, le=500, validation_alias="DB_POOL_SIZE")
+    db_max_overflow: int = Field(10, ge=0, le=500, validation_alias="DB_MAX_OVERFLOW")
+    db_pool_timeout: float = Field(30, gt=0, validation_alias="DB_POOL_TIMEOUT")
+    db_pool_recycle: int = Field(3600, ge=-1, validation_alias="DB_POOL_RECYCLE")
+
+    # --- redis, real-time, rate limits -------------------------------------------------------
+    redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
+    redis_prefix: str = Field(
+        "switchboard:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", validation_alias="REDIS_PREFIX"
+    )
+    event_bus: BusBackend = Field(BusBackend.AUTO, validation_alias="EVENT_BUS")
+    sse_heartbeat_seconds: float = Field(15, gt=0, le=300, validation_alias="SSE_HEARTBEAT_SECONDS")
+    sse_max_lifetime_seconds: float = Field(3600, gt=0, validation_alias="SSE_MAX_LIFETIME_SECONDS")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="ALLOWED_ORIGINS"
+    )
+    rate_limit_per_minute: int = Field(100, ge=0, validation_alias="RATE_LIMIT_PER_MINUTE")
+    rate_limit_create_per_minute: int = Field(
+        10, ge=0, validation_alias="RATE_LIMIT_CREATE_PER_MINUTE"
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="TRUSTED_PROXIES"
+    )
+
+    # --- front-end auth (seed 001) -----------------------------------------------------------
+    front_secret: SecretStr = Field(SecretStr(""), validation_alias="FRONT_SECRET")
+    front_bearer_token: SecretStr = Field(SecretStr(""), validation_alias="FRONT_BEARER_TOKEN")
+    openid_issuer: AnyHttpUrl | None = Field(None, validation_alias="OPENID_ISSUER")
+    openid_client_id: str = Field("", validation_alias="OPENID_CLIENT_ID")
+    openid_client_secret: SecretStr = Field(SecretStr(""), validation_alias="OPENID_CLIENT_SECRET")
+
+    # --- outbound HTTP (adapter kit) -----------------------------------------------------------
+    http_timeout_seconds: float = Field(15, gt=0, le=300, validation_alias="HTTP_TIMEOUT_SECONDS")
+    http_max_attempts: int = Field(4, ge=1, le=10, validation_alias="HTTP_MAX_ATTEMPTS")
+    http_backoff_initial_seconds: float = Field(
+        0.5, ge=0, le=60, validation_alias="HTTP_BACKOFF_INITIAL_SECONDS"
+    )
+    http_backoff_max_seconds: float = Field(
+        30, ge=0, le=600, validation_alias="HTTP_BACKOFF_MAX_SECONDS"
+    )
+    breaker_failure_threshold: int = Field(
+        5, ge=1, le=1000, validation_alias="BREAKER_FAILURE_THRESHOLD"
+    )
+    breaker_reset_seconds: float = Field(
+        30, gt=0, le=3600, validation_alias="BREAKER_RESET_SECONDS"
+    )
+
+    # --- worker --------------------------------------------------------------------------------
+    worker_concurrency: int = Field(4, ge=1, le=100, validation_alias="WORKER_CONCURRENCY")
+    worker_metrics_port: int = Field(0, ge=0, le=65535, validation_alias="WORKER_METRICS_PORT")
+
+    @field_validator("allowed_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return split_csv(value)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_urls_or_star(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r} is not an origin like https://example.com or *")
+        return value
+
+    @model_validator(mode="after")
+    def _production_is_locked_down(self) -> Self:
+        if self.env is not Environment.PROD:
+            return self
+        if "*" in self.allowed_origins:
+            raise ValueError("ALLOWED_ORIGINS may not be * when ENV=prod; list the sites instead")
+        if not self.front_auth_enabled():
+            raise ValueError(
+                "ENV=prod needs FRONT_SECRET or FRONT_BEARER_TOKEN (auth is off without)"
+            )
+        return self
+
+    # --- derived values --------------------------------------------------------------------------
+    def configured_database_url(self) -> str | None:
+        """The server this deployment was told to use, or None for the embedded PostgreSQL."""
+        from urllib.parse import quote
+
+        if self.database_url is not None and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
+        if self.db_host:
+            password = quote(self.db_pass.get_secret_value(), safe="")
+            auth = f"{quote(self.db_user, safe='')}:{password}" if password else self.db_user
+            return f"postgresql://{auth}@{self.db_host}:{self.db_port}/{self.db_name}"
+        return None
+
+    def redis_dsn(self) -> str | None:
+        if self.redis_url is None or not self.redis_url.get_secret_value():
+            return None
+        return self.redis_url.get_secret_value()
+
+    def bus_backend(self) -> BusBackend:
+        if self.event_bus is not BusBackend.AUTO:
+            return self.event_bus
+        return BusBackend.REDIS if self.redis_dsn() else BusBackend.POSTGRES
+
+    def json_logs(self) -> bool:
+        if self.log_format is LogFormat.AUTO:
+            return self.env is Environment.PROD
+        return self.log_format is LogFormat.JSON
+
+    def front_auth_enabled(self) -> bool:
+        return bool(
+            self.front_secret.get_secret_value() or self.front_bearer_token.get_secret_value()
+        )
