@@ -7,6 +7,7 @@ import io
 import time
 from collections.abc import Iterator
 
+import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,13 +18,19 @@ from switchboard.core.http import (
     CircuitOpen,
     HttpKit,
     PeerNotFound,
+    PeerRejected,
     PeerTimeout,
     PeerUnavailable,
     RateLimited,
     RetryPolicy,
 )
+from switchboard.core.http.client import status_classifier
+from switchboard.core.http.errors import BODY_LIMIT
 from switchboard.core.metrics import Metrics
+from switchboard.integrations.onec.client import OneCClient
+from switchboard.integrations.onec.constants import ENTITY_PO_TYPES
 from switchboard.sandbox.faults import Fault, FaultInjector, RequestJournal, SandboxMiddleware
+from switchboard.sandbox.pytest_plugin import RunningOneC
 from switchboard.sandbox.server import BackgroundServer
 
 SECRET = "s3cr3t-api-key-value"
@@ -248,4 +255,67 @@ async def test_secrets_never_reach_the_log(peer: tuple[Peer, str]) -> None:
     assert SECRET not in text
     assert "***" in text
     configure_logging(level="WARNING", cache=False)
+    await client.aclose()
+
+
+async def test_a_long_peer_body_is_kept_cut_and_masked(peer: tuple[Peer, str]) -> None:
+    server, url = peer
+    # The peer echoes our secret inside a 10 KB refusal (as some peers echo the request).
+    server.faults.add(
+        Fault(path="/items", status=400, body={"error": "x" * 10_000 + SECRET + "y" * 1000})
+    )
+    client = make_kit().client("peer", url, secrets=[SECRET])
+    with pytest.raises(PeerRejected) as caught:
+        await client.request("GET", "/items")
+    assert caught.value.body is not None
+    assert len(caught.value.body) <= BODY_LIMIT
+    assert SECRET not in caught.value.body
+    server.faults.clear()
+    server.faults.add(Fault(path="/items", status=400, body={"error": SECRET}))
+    with pytest.raises(PeerRejected) as caught:
+        await client.request("GET", "/items")
+    assert caught.value.body == '{"error":"***"}'
+    await client.aclose()
+
+
+async def test_str_follows_the_message_a_classifier_completed(onec: RunningOneC) -> None:
+    """The CLI and job logs print `str(error)`: it must carry 1C's own reason."""
+    client = OneCClient.connect(make_kit(), onec.root, *onec.auth)
+    with pytest.raises(PeerRejected) as caught:
+        await client.query(ENTITY_PO_TYPES, filter="Foo eq 1")
+    text = str(caught.value)
+    assert text.startswith("onec: rejected (400): [14] ")
+    assert "property Foo not found" in text
+    await client.aclose()
+
+
+async def test_a_1c_503_is_unavailable_not_a_rate_limit(onec: RunningOneC) -> None:
+    from switchboard.core.logging import configure_logging
+
+    captured = io.StringIO()
+    configure_logging(level="INFO", json=True, stream=captured, cache=False)
+    onec.emulator.faults.add(Fault(path="*", status=503, retry_after=7))
+    client = OneCClient.connect(make_kit(max_attempts=1), onec.root, *onec.auth)
+    try:
+        with pytest.raises(PeerUnavailable) as caught:
+            await client.query(ENTITY_PO_TYPES)
+    finally:
+        configure_logging(level="WARNING", cache=False)
+        await client.aclose()
+    assert not isinstance(caught.value, RateLimited)
+    assert caught.value.retry_after == 7
+    assert "service unavailable (503)" in str(caught.value)
+    lines = [orjson.loads(line) for line in captured.getvalue().splitlines() if line]
+    calls = [line for line in lines if line.get("event") == "adapter call"]
+    assert [call["outcome"] for call in calls] == ["server_error"]
+
+
+async def test_a_peer_that_limits_with_503_says_so(peer: tuple[Peer, str]) -> None:
+    server, url = peer
+    server.faults.add(Fault(path="/items", status=503, retry_after=120))
+    retailcrm_like = status_classifier(rate_limit_statuses=(429, 503))
+    client = make_kit(max_retry_after=5).client("crm", url, classify=retailcrm_like)
+    with pytest.raises(RateLimited) as caught:
+        await client.request("GET", "/items")
+    assert caught.value.retry_after == 120
     await client.aclose()

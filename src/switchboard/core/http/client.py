@@ -94,38 +94,53 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def classify_status(target: str, response: httpx.Response) -> IntegrationError | None:
-    """The default reading of an HTTP status; adapters may refine it for their peer."""
-    status = response.status_code
-    if status < 400:
-        return None
-    body = response.text[:BODY_LOG_LIMIT]
-    if status == 429:
-        return RateLimited(
-            target,
-            "rate limited",
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
-            status_code=status,
-            body=body,
-        )
-    if status == 503:
-        # 503 means the request was not taken in; RetailCRM also uses it for its rate limit.
-        return RateLimited(
-            target,
-            "service unavailable",
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
-            status_code=status,
-            body=body,
-        )
-    if status >= 500:
-        return _MaybeDoneUnavailable(
-            target, f"server error {status}", status_code=status, body=body
-        )
-    if status in (401, 403):
-        return PeerUnauthorized(target, f"not authorized ({status})", status_code=status, body=body)
-    if status == 404:
-        return PeerNotFound(target, "not found", status_code=status, body=body)
-    return PeerRejected(target, f"rejected ({status})", status_code=status, body=body)
+def status_classifier(
+    rate_limit_statuses: Iterable[int] = (429,),
+) -> ResponseClassifier:
+    """The reading of HTTP statuses for a peer whose rate limit answers with
+    `rate_limit_statuses` (RetailCRM also uses 503 for it; 1C and Chatwoot do not)."""
+    limits = frozenset(rate_limit_statuses)
+
+    def classify(target: str, response: httpx.Response) -> IntegrationError | None:
+        status = response.status_code
+        if status < 400:
+            return None
+        body = response.text
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if status in limits:
+            return RateLimited(
+                target,
+                f"rate limited ({status})",
+                retry_after=retry_after,
+                status_code=status,
+                body=body,
+            )
+        if status == 503:
+            # The request was not taken in: safe to send again, whatever the method.
+            return PeerUnavailable(
+                target,
+                "service unavailable (503)",
+                retry_after=retry_after,
+                status_code=status,
+                body=body,
+            )
+        if status >= 500:
+            return _MaybeDoneUnavailable(
+                target, f"server error ({status})", status_code=status, body=body
+            )
+        if status in (401, 403):
+            return PeerUnauthorized(
+                target, f"not authorized ({status})", status_code=status, body=body
+            )
+        if status == 404:
+            return PeerNotFound(target, "not found (404)", status_code=status, body=body)
+        return PeerRejected(target, f"rejected ({status})", status_code=status, body=body)
+
+    return classify
+
+
+#: The default reading: only 429 is a rate limit.
+classify_status = status_classifier()
 
 
 def _outcome(error: BaseException | None) -> str:
@@ -152,6 +167,7 @@ class Breakers:
         self.factory = AsyncCircuitBreakerFactory(
             default_threshold=threshold, default_ttl=reset_seconds
         )
+        self.reset_seconds = reset_seconds
         self.factory.add_listener(self._on_event)
         self.states: dict[str, str] = {}
 
@@ -269,15 +285,15 @@ class ServiceClient:
     def _should_retry(self, error: BaseException, repeatable: bool) -> bool:
         if isinstance(error, CircuitOpen) or not isinstance(error, PeerUnavailable):
             return False
-        if isinstance(error, RateLimited):
-            return error.retry_after is None or error.retry_after <= self.retry.max_retry_after
+        if error.retry_after is not None and error.retry_after > self.retry.max_retry_after:
+            return False
         if isinstance(error, PossiblyProcessed):
             return repeatable
         return True
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RateLimited) and error.retry_after is not None:
+        if isinstance(error, IntegrationError) and error.retry_after is not None:
             return error.retry_after
         backoff = wait_exponential_jitter(
             multiplier=self.retry.initial_backoff,
@@ -300,7 +316,11 @@ class ServiceClient:
                     if error is not None:
                         raise error
             except OpenedState:
-                error = CircuitOpen(self.target, "circuit open: calls paused after failures")
+                error = CircuitOpen(
+                    self.target,
+                    "circuit open: calls paused after failures",
+                    retry_after=self.breakers.reset_seconds,
+                )
             except _NotAFailure:
                 pass
             except IntegrationError:
@@ -326,7 +346,13 @@ class ServiceClient:
             return None, _MaybeDoneUnavailable(
                 self.target, f"connection dropped: {type(exc).__name__}"
             )
-        return response, self.classify(self.target, response)
+        error = self.classify(self.target, response)
+        if error is not None:
+            # Masked whole, then cut: a secret at the cut must not leave half of itself.
+            if error.body is not None:
+                error.body = self.masker.text(response.text)
+            error.mask(self.masker.text)
+        return response, error
 
     def _record(
         self,

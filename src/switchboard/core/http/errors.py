@@ -1,6 +1,23 @@
-"""The only errors an adapter lets out. Workers retry `retriable` ones and report the rest."""
+"""The only errors an adapter lets out. Workers retry `retriable` ones and report the rest.
+
+`str(error)` is `"<target>: <message>"` built from the current `message`, so a classifier that
+adds the peer's own reason to `message` after construction (1C's `[6] Неизвестное поле Foo`)
+is seen in CLI output and job logs. Peer bodies kept on an error are cut to `BODY_LIMIT`
+characters; the adapter kit masks known secrets in `message` and `body` before the error leaves.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+#: Characters of a peer's answer kept on an error (enough for any error envelope).
+BODY_LIMIT = 2000
+#: Characters of the message kept (the peer's reason included).
+MESSAGE_LIMIT = 1000
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class IntegrationError(Exception):
@@ -15,12 +32,40 @@ class IntegrationError(Exception):
         *,
         status_code: int | None = None,
         body: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(f"{target}: {message}")
+        super().__init__(target, message)
         self.target = target
-        self.message = message
+        self._message = _cut(message, MESSAGE_LIMIT)
+        self._body = None if body is None else _cut(body, BODY_LIMIT)
         self.status_code = status_code
-        self.body = body
+        #: Seconds the peer asked us to wait (`Retry-After`), when it said so.
+        self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self._message = _cut(value, MESSAGE_LIMIT)
+
+    @property
+    def body(self) -> str | None:
+        return self._body
+
+    @body.setter
+    def body(self, value: str | None) -> None:
+        self._body = None if value is None else _cut(value, BODY_LIMIT)
+
+    def mask(self, hide: Callable[[str], str]) -> None:
+        """Pass the message and the kept body through `hide` (the kit's secret masker)."""
+        self.message = hide(self.message)
+        if self.body is not None:
+            self.body = hide(self.body)
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.message}"
 
 
 class PeerUnavailable(IntegrationError):
@@ -38,11 +83,7 @@ class CircuitOpen(PeerUnavailable):
 
 
 class RateLimited(PeerUnavailable):
-    """The peer asked us to slow down (429, or RetryCRM's 503)."""
-
-    def __init__(self, target: str, message: str, *, retry_after: float | None, **kw: object):
-        super().__init__(target, message, **kw)  # type: ignore[arg-type]
-        self.retry_after = retry_after
+    """The peer asked us to slow down (429, or a 503 of a peer that uses it for its limit)."""
 
 
 class PeerRejected(IntegrationError):
