@@ -64,7 +64,7 @@ FIELDS: dict[str, set[str]] = {
     KINDS: CATALOG | {"Описание"},
     SECTIONS: CATALOG | {"Owner_Key", "Описание"},
     CATEGORIES: CATALOG | {"Язык_Key"},
-    QUESTIONS: CATALOG | {"Категория_Key", "Язык_Key", "ПолезнаяИнформация"},
+    QUESTIONS: CATALOG | {"Категория_Key", "Язык_Key", "ПолезнаяИнформация", "Вопрос"},
     KNOWLEDGE: CATALOG | {"ВидПО_Key", "РазделПО_Key", "Вопрос", "Ответ", "Автор_Key"},
     OBSTACLES: CATALOG,
     USERS: CATALOG | {"Недействителен", "Служебный", "КонтактнаяИнформация"},
@@ -87,8 +87,8 @@ FIELDS: dict[str, set[str]] = {
         "Period", "Менеджер_Key", "ЛимитКонсультаций", "ВремяРаботыНачало", "ВремяРаботыКонец",
     },
     SKILLS: {"Менеджер_Key", "КатегорияВопроса_Key"},
-    USER_LANGS: {"Пользователь_Key", "Язык_Key"},
-    USER_DEPTS: {"Пользователь_Key", "Отдел_Key"},
+    USER_LANGS: {"Менеджер_Key", "Язык_Key"},
+    USER_DEPTS: {"Менеджер_Key", "Отдел_Key"},
     REDATES: {
         "Period", "ДокументОбращения_Key", "Абонент_Key", "Менеджер_Key", "СтараяДата",
         "НоваяДата", "Комментарий",
@@ -138,9 +138,9 @@ REFERENCES: dict[tuple[str, str], tuple[str | frozenset[str], bool]] = {
     (SETTINGS, "Менеджер_Key"): (USERS, False),
     (SKILLS, "Менеджер_Key"): (USERS, False),
     (SKILLS, "КатегорияВопроса_Key"): (CATEGORIES, False),
-    (USER_LANGS, "Пользователь_Key"): (USERS, False),
+    (USER_LANGS, "Менеджер_Key"): (USERS, False),
     (USER_LANGS, "Язык_Key"): (frozenset({LANG_RU, LANG_UZ}), False),
-    (USER_DEPTS, "Пользователь_Key"): (USERS, False),
+    (USER_DEPTS, "Менеджер_Key"): (USERS, False),
     (USER_DEPTS, "Отдел_Key"): (DEPARTMENTS, False),
     (REDATES, "ДокументОбращения_Key"): (CALLS_DOC, False),
     (REDATES, "Абонент_Key"): (CONTRACTORS, False),
@@ -348,8 +348,8 @@ def test_register_rows_agree_with_their_documents(data: DemoData) -> None:
 REGISTER_KEYS: dict[str, tuple[str, ...]] = {
     SETTINGS: ("Period", "Менеджер_Key"),
     SKILLS: ("Менеджер_Key", "КатегорияВопроса_Key"),
-    USER_LANGS: ("Пользователь_Key", "Язык_Key"),
-    USER_DEPTS: ("Пользователь_Key", "Отдел_Key"),
+    USER_LANGS: ("Менеджер_Key", "Язык_Key"),
+    USER_DEPTS: ("Менеджер_Key", "Отдел_Key"),
     REDATES: ("Period", "ДокументОбращения_Key", "Абонент_Key", "Менеджер_Key"),
     RATINGS: ("Period", "Обращение_Key", "Контрагент_Key", "Менеджер_Key", "НомерВопроса"),
     ATTEMPTS: ("Period", "ДокументОбращения_Key", "Абонент_Key", "Менеджер_Key"),
@@ -498,7 +498,7 @@ def test_managers_get_only_their_categories_and_languages(data: DemoData) -> Non
         skills[row["Менеджер_Key"]].add(row["КатегорияВопроса_Key"])
     languages = defaultdict(set)
     for row in data.onec[USER_LANGS]:
-        languages[row["Пользователь_Key"]].add(row["Язык_Key"])
+        languages[row["Менеджер_Key"]].add(row["Язык_Key"])
     for doc in live_docs(data):
         manager = doc["Менеджер_Key"]
         if manager == UNDEFINED_MANAGER:
@@ -616,7 +616,7 @@ def test_users_and_manager_settings(data: DemoData) -> None:
         topics[row["Менеджер_Key"]].add(categories[row["КатегорияВопроса_Key"]]["Code"])
     languages: dict[str, set[str]] = defaultdict(set)
     for row in data.onec[USER_LANGS]:
-        languages[row["Пользователь_Key"]].add(row["Язык_Key"])
+        languages[row["Менеджер_Key"]].add(row["Язык_Key"])
     for key in active:
         per_language = len(topics[key]) // len(languages[key])
         assert 1 <= per_language <= 3
@@ -627,7 +627,7 @@ def test_users_and_manager_settings(data: DemoData) -> None:
     assert {"ИТС консультанты", "1С:УК 3.0 и Розница 3.0", "Техническая поддержка"} <= set(
         departments.values()
     )
-    assert {r["Пользователь_Key"] for r in data.onec[USER_DEPTS]} >= active
+    assert {r["Менеджер_Key"] for r in data.onec[USER_DEPTS]} >= active
 
 
 def test_chatwoot_agents_are_the_active_consultants_with_email(data: DemoData) -> None:

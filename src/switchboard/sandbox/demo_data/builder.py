@@ -392,6 +392,7 @@ class _Builder:
                         "Категория_Key": key,
                         "Язык_Key": LANGUAGE_KEYS[lang],
                         "ПолезнаяИнформация": hint if rng.random() < 0.7 else "",
+                        "Вопрос": text,
                     }
                 )
             if lang != "en":
@@ -486,9 +487,9 @@ class _Builder:
                         }
                     )
             for lang in staff.languages:
-                languages.append({"Пользователь_Key": manager.key, "Язык_Key": LANGUAGE_KEYS[lang]})
+                languages.append({"Менеджер_Key": manager.key, "Язык_Key": LANGUAGE_KEYS[lang]})
             member_of.append(
-                {"Пользователь_Key": manager.key, "Отдел_Key": departments[staff.department]}
+                {"Менеджер_Key": manager.key, "Отдел_Key": departments[staff.department]}
             )
         self.onec[CONSULTANT_SETTINGS] = settings
         self.onec[MANAGER_CATEGORIES] = skills

@@ -56,8 +56,14 @@ def _pool(entity: str) -> _Pool:
     if entity == QUESTIONS:
         pool: _Pool = []
         for t in texts.TOPICS:
-            pool += [(q, {"lang": "ru", "ПолезнаяИнформация": t.ru_hint}) for q in t.ru_questions]
-            pool += [(q, {"lang": "uz", "ПолезнаяИнформация": t.uz_hint}) for q in t.uz_questions]
+            pool += [
+                (q, {"lang": "ru", "ПолезнаяИнформация": t.ru_hint, "Вопрос": q})
+                for q in t.ru_questions
+            ]
+            pool += [
+                (q, {"lang": "uz", "ПолезнаяИнформация": t.uz_hint, "Вопрос": q})
+                for q in t.uz_questions
+            ]
         return pool
     if entity == KNOWLEDGE_BASE:
         return [(e.title, {"Вопрос": e.question, "Ответ": e.answer}) for e in texts.KNOWLEDGE_BASE]

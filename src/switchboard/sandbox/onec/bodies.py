@@ -1,9 +1,14 @@
 """What a client may write: request bodies (JSON or atom entries) checked against an entity.
 
-1C refuses a body that names a property the object does not have, a value that does not fit
-its type, or a tabular section that is not a list of rows. OData annotations (`odata.metadata`,
-`Tab@odata.type`, …) are accepted and ignored, and `Attr@odata.bind` sets the reference `Attr_Key`
-from an entity URI, as the guide describes for PUT.
+A property the object does not have is ignored, as the guide says of POST, PUT and PATCH
+(17.4.13.1.2-3), and so is a column a tabular section does not have. 1C refuses what it cannot
+read: a body that is not a JSON object or an atom entry, a value that does not fit its property's
+type, a tabular section that is not a list of rows, a value given to a navigation property. OData
+annotations (`odata.metadata`, `Tab@odata.type`, …) are accepted and ignored, and
+`Attr@odata.bind` sets the reference `Attr_Key` from an entity URI, as the guide describes for PUT.
+
+The emulator's own Python API (test setup, demo data) is stricter: there an unknown name is a
+mistake in the data, refused with code 10 instead of silently dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from switchboard.sandbox.onec.errors import (
     Code,
     ODataError,
     bad_property_value,
+    property_not_assigned,
     property_not_found,
 )
 from switchboard.sandbox.onec.values import EMPTY_GUID, BadValue, Record, coerce, empty_value
@@ -60,22 +66,29 @@ def normalize(
     """Validated changes in stored form.
 
     `trusted` is the emulator's own Python API (test setup, demo data): it may also set what
-    only the platform sets over HTTP (DataVersion, Posted, Predefined).
+    only the platform sets over HTTP (DataVersion, Posted, Predefined), and it is refused an
+    unknown name that a client's request would have ignored.
     """
     changes: Changes = {}
     for name, value in raw.items():
         if name.startswith("odata."):
             continue
         if "@" in name:
-            changes.update(_annotation(entity, name, value))
+            changes.update(_annotation(entity, name, value, trusted=trusted))
             continue
         tab = entity.tabular_section(name)
         if tab is not None:
-            changes[name] = rows(entity, tab, value, registry)
+            changes[name] = rows(entity, tab, value, registry, trusted=trusted)
             continue
         prop = entity.prop(name)
         if prop is None:
-            raise property_not_found(name)
+            if entity.navigation(name) is not None:
+                raise property_not_assigned(
+                    name, f"set the reference through {name}_Key or {name}@odata.bind"
+                )
+            if trusted:
+                raise property_not_found(name)
+            continue
         if not prop.writable and not trusted:
             continue
         try:
@@ -85,17 +98,20 @@ def normalize(
     return changes
 
 
-def _annotation(entity: EntityDef, name: str, value: object) -> Changes:
+def _annotation(entity: EntityDef, name: str, value: object, *, trusted: bool) -> Changes:
     base, _, annotation = name.partition("@")
     if annotation == "odata.bind":
         reference = entity.navigation(base)
-        if reference is None:
-            raise property_not_found(name)
-        return {reference.name: _bound_key(base, reference.target, value)}
+        if reference is not None:
+            return {reference.name: _bound_key(base, reference.target, value)}
     # Annotations 1C itself writes (`@odata.type`, `@navigationLinkUrl`) may come back unchanged.
-    if annotation.startswith("odata.") or annotation == "navigationLinkUrl":
+    elif annotation.startswith("odata.") or annotation == "navigationLinkUrl":
         return {}
-    raise property_not_found(name)
+    # A binding or an annotation of a property the object does not have: ignored like the
+    # property itself would be.
+    if trusted:
+        raise property_not_found(name)
+    return {}
 
 
 def _bound_key(name: str, target: str | None, value: object) -> str:
@@ -107,7 +123,14 @@ def _bound_key(name: str, target: str | None, value: object) -> str:
     return match["key"].lower()
 
 
-def rows(entity: EntityDef, tab: TabularSection, value: object, registry: Registry) -> list[Record]:
+def rows(
+    entity: EntityDef,
+    tab: TabularSection,
+    value: object,
+    registry: Registry,
+    *,
+    trusted: bool = False,
+) -> list[Record]:
     """A tabular section's complete new rows, numbered from 1 in the order sent."""
     if not isinstance(value, list):
         raise bad_property_value(tab.name, "a tabular section must be a list of rows")
@@ -124,7 +147,9 @@ def rows(entity: EntityDef, tab: TabularSection, value: object, registry: Regist
                 continue
             column = row_entity.prop(name)
             if column is None:
-                raise property_not_found(f"{tab.name}/{name}")
+                if trusted:
+                    raise property_not_found(f"{tab.name}/{name}")
+                continue
             try:
                 converted = coerce(column, cell)
             except BadValue as exc:

@@ -386,6 +386,7 @@ CONFIGURATION: tuple[EntityDef, ...] = (
         ref("Категория", QUESTION_CATEGORIES),
         ref("Язык"),
         text("ПолезнаяИнформация"),
+        text("Вопрос"),
         synonym="Вопрос на консультацию",
     ),
     catalog(
@@ -526,15 +527,16 @@ CONFIGURATION: tuple[EntityDef, ...] = (
         periodic=False,
         dimensions=(ref("Менеджер", USERS), ref("КатегорияВопроса", QUESTION_CATEGORIES)),
     ),
+    # The user dimension of both is named Менеджер, as the original users ETL reads it.
     information_register(
         "ЯзыкиПользователей",
         periodic=False,
-        dimensions=(ref("Пользователь", USERS), ref("Язык")),
+        dimensions=(ref("Менеджер", USERS), ref("Язык")),
     ),
     information_register(
         "ОтделыПользователей",
         periodic=False,
-        dimensions=(ref("Пользователь", USERS), ref("Отдел", DEPARTMENTS)),
+        dimensions=(ref("Менеджер", USERS), ref("Отдел", DEPARTMENTS)),
     ),
 )
 

@@ -82,6 +82,12 @@ def property_not_found(name: str) -> ODataError:
     return ODataError(400, Code.PROPERTY_NOT_FOUND, f"Запрошенное свойство не найдено: {name}")
 
 
+def property_not_assigned(name: str, detail: str) -> ODataError:
+    return ODataError(
+        400, Code.PROPERTY_NOT_ASSIGNED, f"Не удалось присвоить свойство {name}: {detail}"
+    )
+
+
 def bad_property_value(name: str, detail: str) -> ODataError:
     return ODataError(400, Code.BAD_PROPERTY_VALUE, f"Неверное значение свойства {name}: {detail}")
 
