@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -60,3 +61,66 @@ def test_relationships_never_load_lazily() -> None:
         name for name, text in _sources() if "relationship(" in text and 'lazy="raise"' not in text
     ]
     assert offenders == []
+
+
+#: Where a transaction may be opened: the edges (endpoints, jobs, process entry points, the
+#: request dependency) and the core that implements them.
+TRANSACTION_EDGES = ("core/", "ops/", "sandbox/", "migrations/")
+TRANSACTION_EDGE_FILES = ("endpoints.py", "tasks.py")
+TRANSACTION_EDGE_MODULES = ("cli.py", "demo.py", "worker_process.py", "runtime.py")
+
+
+def _is_transaction_edge(name: str) -> bool:
+    return (
+        name.startswith(TRANSACTION_EDGES)
+        or name.endswith(TRANSACTION_EDGE_FILES)
+        or name in TRANSACTION_EDGE_MODULES
+    )
+
+
+def test_transactions_are_opened_only_at_the_edges() -> None:
+    offenders = [
+        name
+        for name, text in _sources()
+        if not _is_transaction_edge(name) and re.search(r"\.transaction\(\)", text)
+    ]
+    assert offenders == [], (
+        "services take a session; endpoints (the Session dependency), jobs and CLI commands "
+        "open the transaction"
+    )
+
+
+#: Where SQL may be written: repositories, and the platform's own machinery (its tables, the job
+#: queue, health probes, migrations) — never services, endpoints or adapters. Models may use
+#: `text()` for server defaults.
+SQL_PLACES = ("core/db/", "core/realtime/", "core/jobs.py", "core/housekeeping.py", "ops/")
+SQL_BUILDERS = {"select", "insert", "update", "delete", "text"}
+
+
+def _writes_sql(text: str) -> bool:
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and (node.module or "").startswith("sqlalchemy")
+            and SQL_BUILDERS & {alias.name for alias in node.names}
+        ):
+            return True
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"execute", "scalar", "scalars"}
+        ):
+            return True
+    return False
+
+
+def test_sql_lives_in_repositories() -> None:
+    offenders = [
+        name
+        for name, text in _sources(skip=("migrations/", "sandbox/"))
+        if not name.startswith(SQL_PLACES)
+        and not name.endswith(("repository.py", "models.py"))
+        and _writes_sql(text)
+    ]
+    assert offenders == [], "SQL belongs in a repository.py (services call repositories)"

@@ -49,8 +49,11 @@ class Fault:
     hang_seconds: float = 30.0
     drop: bool = False
     times: int | None = None
+    #: Let this many matching requests through untouched first (e.g. fail from the 2nd page on).
+    after: int = 0
     id: int = 0
     hits: int = 0
+    passed: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
@@ -95,6 +98,9 @@ class FaultInjector:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
+                    if fault.passed < fault.after:
+                        fault.passed += 1
+                        continue
                     fault.hits += 1
                     if fault.times is not None and fault.hits >= fault.times:
                         self._faults.remove(fault)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import procrastinate
 import structlog
 
-from switchboard.consultations.managers.service import sync_staff
+from switchboard.consultations.managers.service import StaffSyncReport, apply_staff_page
 from switchboard.core.jobs import runtime_of, singleton
 
 if TYPE_CHECKING:
@@ -24,7 +24,13 @@ async def run_pull_users(runtime: Runtime) -> dict[str, Any]:
     if source is None:
         log.warning("pull_users skipped: 1C is not configured (ODATA_BASEURL_CL)")
         return {"skipped": "1C is not configured"}
-    return asdict(await sync_staff(source, runtime.database))
+    report = StaffSyncReport()
+    async for page in source.staff():
+        # One short transaction per page: nothing long-held while 1C answers.
+        async with runtime.database.transaction() as session:
+            report.add(await apply_staff_page(session, page))
+    log.info("staff synced", **asdict(report))
+    return asdict(report)
 
 
 @blueprint.periodic(cron="0 3 * * *", periodic_id="daily-0300-utc")
