@@ -364,6 +364,54 @@ def test_inlinecount_is_a_string_and_ignores_paging(
     assert len(none["value"]) == 1
 
 
+def test_inlinecount_can_page_as_some_platform_versions_do(
+    onec: OneC, client: httpx.Client, contractors: list[dict[str, Any]]
+) -> None:
+    onec.emulator.inlinecount_ignores_paging = False
+    params = {"$inlinecount": "allpages", "$orderby": "Code", "$top": "2", "$skip": "1"}
+    paged = client.get(CONTRACTORS, params=params).json()
+    # The page is cut by $skip/$top; the count is still of every matching record.
+    assert paged["odata.count"] == "5"
+    assert [item["Code"] for item in paged["value"]] == ["000000010", "000000020"]
+    filtered = client.get(
+        CONTRACTORS, params={**params, "$filter": "DeletionMark eq false", "$skip": "3"}
+    ).json()
+    assert filtered["odata.count"] == "4"
+    assert [item["Code"] for item in filtered["value"]] == ["000000040"]
+    beyond = client.get(CONTRACTORS, params={**params, "$skip": "10"}).json()
+    assert (beyond["odata.count"], beyond["value"]) == ("5", [])
+    # Without $inlinecount paging is the same in both modes; the count is simply absent.
+    plain = client.get(CONTRACTORS, params={"$orderby": "Code", "$top": "2"}).json()
+    assert "odata.count" not in plain
+    assert len(plain["value"]) == 2
+    # The switch is the store's: a reset (every test's fixture) restores the guide's behaviour.
+    onec.store.reset()
+    assert onec.emulator.inlinecount_ignores_paging is True
+
+
+def test_inlinecount_switch_over_http(
+    onec: OneC, client: httpx.Client, contractors: list[dict[str, Any]]
+) -> None:
+    settings = f"{onec.server.url}/__sandbox__/settings"
+    assert httpx.get(settings).json() == {"inlinecount_ignores_paging": True}
+    changed = httpx.patch(settings, json={"inlinecount_ignores_paging": False})
+    assert changed.status_code == 200
+    assert changed.json() == {"inlinecount_ignores_paging": False}
+    assert onec.emulator.inlinecount_ignores_paging is False
+    params = {"$inlinecount": "allpages", "$top": "1"}
+    assert len(client.get(CONTRACTORS, params=params).json()["value"]) == 1
+    for bad in ({"inlinecount_ignores_paging": "no"}, {"paging": True}, [True]):
+        refused = httpx.patch(settings, json=bad)
+        assert refused.status_code == 400, bad
+        assert "error" in refused.json()
+    assert onec.emulator.inlinecount_ignores_paging is False
+    assert httpx.put(settings, json={}).status_code == 405
+    assert httpx.post(f"{onec.server.url}/__sandbox__/reset").status_code == 200
+    assert httpx.get(settings).json() == {"inlinecount_ignores_paging": True}
+    # The reset also emptied the base, so the count is 0 now.
+    assert client.get(CONTRACTORS, params=params).json()["odata.count"] == "0"
+
+
 def test_count_segment(client: httpx.Client, contractors: list[dict[str, Any]]) -> None:
     response = client.get(f"{CONTRACTORS}/$count", params={"$filter": "КодАбонентаClobus ge 102"})
     assert response.status_code == 200

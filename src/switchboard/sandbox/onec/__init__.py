@@ -10,6 +10,9 @@ base would refuse.
         emu.store.put("Catalog_Контрагенты", {"Description": "ООО Ромашка", "ИНН": "301234567"})
         httpx.get(f"{server.url}/cl/odata/standard.odata/Catalog_Контрагенты?$format=json",
                   auth=("odata", "secret"))
+
+Where 1C versions differ, the emulator has a switch: `emu.inlinecount_ignores_paging` (also
+`GET/PATCH /__sandbox__/settings`), restored by `emu.store.reset()`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from starlette.types import ASGIApp
 
 from switchboard.sandbox.faults import FaultInjector, RequestJournal, SandboxMiddleware
 from switchboard.sandbox.onec.app import ODataApp
+from switchboard.sandbox.onec.controls import SettingsControl
 from switchboard.sandbox.onec.entities import ENTITIES, EntityDef, EntityRegistry, Kind
 from switchboard.sandbox.onec.errors import ODataError, fault_body
 from switchboard.sandbox.onec.rules import DEFAULT_RULES, DailyLimit, Rules
@@ -50,6 +54,7 @@ class OneCEmulator:
         *,
         entities: EntityRegistry = ENTITIES,
         rules: Rules | None = None,
+        inlinecount_ignores_paging: bool = True,
     ) -> None:
         self.base_path = "/" + base_path.strip("/")
         self.entities = entities
@@ -57,17 +62,31 @@ class OneCEmulator:
             entities,
             clock=_local_clock(clock),
             rules=DEFAULT_RULES if rules is None else rules,
+            inlinecount_ignores_paging=inlinecount_ignores_paging,
         )
         self.faults = FaultInjector()
         self.journal = RequestJournal()
         self.odata = ODataApp(self.store, base_path=self.base_path, user=user, password=password)
-        self.app: ASGIApp = SandboxMiddleware(
+        sandbox = SandboxMiddleware(
             self.odata,
             faults=self.faults,
             journal=self.journal,
             error_body=fault_body,
             reset=self.store.reset,
         )
+        self.app: ASGIApp = SettingsControl(sandbox, self.store)
+
+    @property
+    def inlinecount_ignores_paging(self) -> bool:
+        """`$inlinecount=allpages` with `$skip`/`$top`. True (the default) is the guide's
+        17.4.6.2: paging is ignored, the whole filtered set comes back with its count. False is
+        how some platform versions answer: the page is cut by `$skip`/`$top`, `odata.count` is
+        still the size of the whole filtered set. `store.reset()` restores the default."""
+        return self.store.inlinecount_ignores_paging
+
+    @inlinecount_ignores_paging.setter
+    def inlinecount_ignores_paging(self, value: bool) -> None:
+        self.store.inlinecount_ignores_paging = value
 
 
 def _local_clock(clock: Clock | None) -> Clock:

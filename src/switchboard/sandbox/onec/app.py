@@ -252,7 +252,14 @@ class ODataApp:
         options, fmt = exchange.options()
         shape = build_shape(entity, options.select, options.expand, self.registry)
         records = self.store.records(entity.name)
-        page = run_query(records, entity, options, registry=self.registry, lookup=self.store.lookup)
+        page = run_query(
+            records,
+            entity,
+            options,
+            registry=self.registry,
+            lookup=self.store.lookup,
+            inlinecount_ignores_paging=self.store.inlinecount_ignores_paging,
+        )
         projector = Projector(self.registry, self.store.lookup)
         items = [
             (key_path(entity, record), projector.project(entity, record, shape))

@@ -1,8 +1,10 @@
 """Reading a collection: query options, selection, order, paging and the shape of each entity.
 
 The pipeline is 1C's: `$filter`, then `$orderby` (the key when absent, so paging is stable), then
-`$skip`, then `$top`. `$inlinecount=allpages` counts the filtered set and — as the guide says of
-1C (17.4.6.2) — makes 1C ignore `$skip` and `$top`.
+`$skip`, then `$top`. `$inlinecount=allpages` counts the filtered set; as the guide says of 1C
+(17.4.6.2) it also makes 1C ignore `$skip` and `$top`, so the whole filtered set comes back. Some
+platform versions page anyway; `run_query(..., inlinecount_ignores_paging=False)` answers as they
+do: the page cut by `$skip`/`$top`, the count still of the whole filtered set.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def run_query(
     *,
     registry: Registry,
     lookup: Lookup,
+    inlinecount_ignores_paging: bool = True,
 ) -> Page:
     """Filter, order and page `records` (given in key order)."""
     selected = matching(records, entity, options.filter, registry=registry, lookup=lookup)
@@ -103,11 +106,12 @@ def run_query(
         # Stable sorts from the last key to the first; ties keep key order.
         for sort_key in reversed(compile_orderby(options.orderby, entity, registry)):
             _sort(selected, sort_key.evaluate, lookup, descending=sort_key.descending)
-    if options.inlinecount:
-        return Page(selected, len(selected))
+    count = len(selected) if options.inlinecount else None
+    if options.inlinecount and inlinecount_ignores_paging:
+        return Page(selected, count)
     start = options.skip or 0
     end = None if options.top is None else start + options.top
-    return Page(selected[start:end], None)
+    return Page(selected[start:end], count)
 
 
 def _sort(

@@ -56,10 +56,17 @@ class Store:
         *,
         clock: Clock | None = None,
         rules: Rules | None = None,
+        inlinecount_ignores_paging: bool = True,
     ) -> None:
         self.registry = registry
         self.clock: Clock = clock or tashkent_now
         self.rules: Rules = DEFAULT_RULES if rules is None else rules
+        # How `$inlinecount=allpages` meets `$skip`/`$top`: True is the guide's word (17.4.6.2,
+        # both are ignored and the whole filtered set comes back); False is what some platform
+        # versions do (the page is cut, the count is still of the whole set). `reset()` restores
+        # the value given here.
+        self._default_inlinecount_ignores_paging = inlinecount_ignores_paging
+        self.inlinecount_ignores_paging = inlinecount_ignores_paging
         self._lock = threading.RLock()
         self._tables: dict[str, dict[Key, Record]] = {}
         self._serials: dict[tuple[str, str], int] = {}
@@ -105,9 +112,11 @@ class Store:
             del self._tables[entity.name][record_key]
 
     def reset(self) -> None:
+        """Back to an empty base with the platform behaviour the store was made with."""
         with self._lock:
             self._tables = {entity.name: {} for entity in self.registry.configured()}
             self._serials.clear()
+            self.inlinecount_ignores_paging = self._default_inlinecount_ignores_paging
 
     def load(self, records: Mapping[str, Iterable[Mapping[str, object]]]) -> None:
         """Bulk insert `{entity_name: [records]}`; all or nothing."""
