@@ -10,6 +10,8 @@ URL forms (guide 17.4.2, 17.4.8, 17.4.13):
     {base}/Document_X(guid'…')/Post[()]       POST: post (also /Unpost)
     {base}/InformationRegister_X(Period=datetime'…',Dim_Key=guid'…')   a register record
     {base}/Document_X_Tab[(Ref_Key=…,LineNumber=1)]                    tabular rows, read-only
+    {base}/InformationRegister_X/SliceLast(Period=datetime'…',Condition='…')   virtual tables
+                                                  (also SliceFirst; see virtual.py)
 Everything needs HTTP Basic credentials.
 """
 
@@ -61,6 +63,7 @@ from switchboard.sandbox.onec.render import (
 )
 from switchboard.sandbox.onec.store import Key, Store
 from switchboard.sandbox.onec.values import Record, format_datetime
+from switchboard.sandbox.onec.virtual import VIRTUAL_TABLES, parse_call, slice_records
 
 ACTIONS = {"Post": True, "Post()": True, "Unpost": False, "Unpost()": False}
 LOAD_MODE_HEADER = "1c_odata-dataloadmode"
@@ -178,10 +181,13 @@ class ODataApp:
             return self._service_document(exchange)
         if rest == "$metadata":
             return self._metadata(exchange)
-        resource = split_resource(rest)
+        resource = split_resource(rest, VIRTUAL_TABLES)
         entity = self.registry.get(resource.name)
         if entity is None:
             raise entity_type_not_found(resource.name)
+        if resource.function is not None:
+            self._only(exchange, "GET")
+            return self._virtual_table(exchange, entity, resource.function, resource.arguments)
         if resource.key_text is None:
             return await self._collection_route(exchange, entity, resource.segments)
         key = resolve_key(entity, resource.key_text)
@@ -248,10 +254,14 @@ class ODataApp:
 
     # --- handlers ------------------------------------------------------------------------------
 
-    def _list(self, exchange: Exchange, entity: EntityDef) -> Response:
+    def _list(
+        self, exchange: Exchange, entity: EntityDef, records: list[Record] | None = None
+    ) -> Response:
+        """A collection: the entity set's records, or the given ones (a virtual table)."""
         options, fmt = exchange.options()
         shape = build_shape(entity, options.select, options.expand, self.registry)
-        records = self.store.records(entity.name)
+        if records is None:
+            records = self.store.records(entity.name)
         page = run_query(
             records,
             entity,
@@ -267,6 +277,20 @@ class ODataApp:
         ]
         body, media_type = self._renderer(exchange, fmt).collection(entity, items, page.count)
         return Response(body, media_type=media_type)
+
+    def _virtual_table(
+        self, exchange: Exchange, entity: EntityDef, function: str, arguments: str | None
+    ) -> Response:
+        """`SliceLast` / `SliceFirst` of a periodic register, then the usual query options."""
+        call = parse_call(entity, function, arguments, exchange.params)
+        sliced = slice_records(
+            self.store.records(entity.name),
+            entity,
+            call,
+            registry=self.registry,
+            lookup=self.store.lookup,
+        )
+        return self._list(exchange, entity, sliced)
 
     def _count(self, exchange: Exchange, entity: EntityDef) -> Response:
         options, _ = exchange.options()

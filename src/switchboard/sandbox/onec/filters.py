@@ -305,8 +305,8 @@ def _first_line(message: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def parse_filter(text: str) -> Node:
-    node: Node = _parse(text, "filter", "$filter")
+def parse_filter(text: str, option: str = "$filter") -> Node:
+    node: Node = _parse(text, "filter", option)
     return node
 
 
@@ -800,10 +800,13 @@ FUNCTIONS: dict[str, Function] = {
 # --- entry points ------------------------------------------------------------------------------
 
 
-def compile_filter(text: str, entity: EntityDef, registry: Registry) -> Predicate:
-    """A predicate for `$filter=text` on `entity`, or a code-14 `ODataError`."""
-    compiler = _Compiler(entity, registry, "$filter")
-    typed = compiler.compile(parse_filter(text))
+def compile_filter(
+    text: str, entity: EntityDef, registry: Registry, *, option: str = "$filter"
+) -> Predicate:
+    """A predicate for `$filter=text` on `entity`, or a code-14 `ODataError`. `option` names
+    where the condition came from in error messages (`Condition` of a virtual table)."""
+    compiler = _Compiler(entity, registry, option)
+    typed = compiler.compile(parse_filter(text, option))
     if typed.kind is not ValueKind.BOOLEAN:
         raise compiler.error(f"the condition is {typed.kind.value}, not Boolean")
     evaluate = typed.evaluate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from switchboard.sandbox.onec.entities import EntityDef, EntityRegistry, Kind, Property
+from switchboard.sandbox.onec.virtual import VIRTUAL_TABLES
 from switchboard.sandbox.onec.xmltext import ATOM_NS, DECLARATION, METADATA_NS, element
 
 EDMX_NS = "http://schemas.microsoft.com/ado/2007/06/edmx"
@@ -35,6 +36,8 @@ def edmx(registry: EntityRegistry) -> bytes:
             container.append(_association_set(association, entity.name, reference.target))
         if entity.kind is Kind.DOCUMENT:
             container += _posting_functions(entity)
+        if entity.is_register and entity.periodic:
+            container += _slice_functions(entity)
     schema_parts.append(
         element(
             "EntityContainer",
@@ -120,6 +123,27 @@ def _posting_functions(entity: EntityDef) -> list[str]:
     return [
         element("FunctionImport", {"Name": "Post", **common}, [binding, mode]),
         element("FunctionImport", {"Name": "Unpost", **common}, [binding]),
+    ]
+
+
+def _slice_functions(entity: EntityDef) -> list[str]:
+    """The virtual tables of a periodic register, bound to its entity set (guide 17.4.9)."""
+    collection = f"Collection({entity.type_name})"
+    parameters = [
+        element("Parameter", {"Name": "bindingParameter", "Type": collection}),
+        element("Parameter", {"Name": "Period", "Type": "Edm.DateTime"}),
+        element("Parameter", {"Name": "Condition", "Type": "Edm.String"}),
+    ]
+    attributes = {
+        "ReturnType": collection,
+        "EntitySet": entity.name,
+        "IsBindable": "true",
+        "IsSideEffecting": "false",
+        "m:HttpMethod": "GET",
+    }
+    return [
+        element("FunctionImport", {"Name": name, **attributes}, parameters)
+        for name in VIRTUAL_TABLES
     ]
 
 

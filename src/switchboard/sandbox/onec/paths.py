@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from switchboard.sandbox.onec.entities import Edm, EntityDef, Property
@@ -10,21 +11,33 @@ from switchboard.sandbox.onec.filters import Literal, key_value, parse_key
 from switchboard.sandbox.onec.store import Key
 from switchboard.sandbox.onec.values import Record, Scalar
 
+# A function of an entity set, e.g. `/SliceLast(Period=…,Condition='A/B eq 1')/`: its arguments
+# run to the last parenthesis, since a condition may hold slashes, parentheses and quotes.
+_FUNCTION = re.compile(r"/(?P<name>[^\W\d]\w*)(?:\((?P<arguments>.*)\))?/?", re.DOTALL)
+
 
 @dataclass(frozen=True)
 class ResourcePath:
-    """`name`, the text inside its parentheses (None without a key), then the rest."""
+    """`name`, the text inside its parentheses (None without a key), then the rest; or, for a
+    function of the entity set (`SliceLast(…)`), the function's name and argument text."""
 
     name: str
     key_text: str | None
     segments: tuple[str, ...]
+    function: str | None = None
+    arguments: str | None = None
 
 
-def split_resource(path: str) -> ResourcePath:
-    """Split what follows the service root, e.g. `Document_X(guid'…')/Post()`."""
+def split_resource(path: str, functions: tuple[str, ...] = ()) -> ResourcePath:
+    """Split what follows the service root, e.g. `Document_X(guid'…')/Post()`. A set's function
+    named in `functions` is read whole, so its arguments are not cut at their slashes."""
     cut = min((i for i in (path.find("("), path.find("/")) if i >= 0), default=len(path))
     name, rest = path[:cut], path[cut:]
     key_text: str | None = None
+    if rest.startswith("/"):
+        call = _FUNCTION.fullmatch(rest)
+        if call is not None and call["name"] in functions:
+            return ResourcePath(name, None, (), call["name"], call["arguments"])
     if rest.startswith("("):
         close = _closing_parenthesis(rest)
         key_text, rest = rest[1:close], rest[close + 1 :]
