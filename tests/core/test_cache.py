@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -94,3 +95,35 @@ def test_etag_revalidation(header: str | None, status: int) -> None:
     response = cached_response(rendered, rendered.etag if header == "MATCH" else header)
     assert response.status_code == status
     assert response.headers["etag"] == rendered.etag
+
+
+async def test_the_cache_keeps_at_most_max_entries_dropping_the_least_recently_used() -> None:
+    cache = ResponseCache("t", ttl_seconds=60, max_entries=3)
+    loads: list[str] = []
+
+    def loader(key: str) -> Any:
+        async def load() -> bytes:
+            loads.append(key)
+            return key.encode()
+
+        return load
+
+    for key in ("a", "b", "c"):
+        await cache.get_or_load(key, loader(key))
+    await cache.get_or_load("a", loader("a"))  # used again: now the most recent
+    await cache.get_or_load("d", loader("d"))  # evicts b, the least recently used
+    assert len(cache) == 3
+    await cache.get_or_load("a", loader("a"))
+    await cache.get_or_load("b", loader("b"))
+    assert loads == ["a", "b", "c", "d", "b"]
+
+
+async def test_ten_thousand_distinct_keys_stay_within_the_bound() -> None:
+    cache = ResponseCache("t", ttl_seconds=60, max_entries=100)
+
+    async def load() -> bytes:
+        return b"[]"
+
+    for n in range(10_000):
+        await cache.get_or_load(f"questions:ru:{n}", load)
+    assert len(cache) == 100

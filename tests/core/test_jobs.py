@@ -149,7 +149,6 @@ def test_schedules_are_declared_in_code() -> None:
     }
     assert schedules["etl.load_dicts"] == "*/15 * * * *"
     assert schedules["etl.pull_users"] == "0 3 * * *"
-    assert schedules["housekeeping.retry_stalled_jobs"] == "*/5 * * * *"
     for name in ("etl.load_dicts", "etl.pull_users"):
         task = job_app.tasks[name]
         assert task.lock == name

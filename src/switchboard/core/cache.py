@@ -3,6 +3,9 @@
 Values are stored already rendered (JSON bytes plus an ETag), so a hit costs a dict lookup.
 Concurrent misses for one key wait for a single load (no stampede on the database). Several
 processes each keep their own copy; they are told to drop it through the event bus.
+
+Keys often carry what a client chose (a filter's GUID), so the cache is bounded: at most
+`max_entries`, the least recently used going first.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +33,25 @@ class Rendered:
         return cls(body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
 
 
+DEFAULT_MAX_ENTRIES = 512
+
+
 class ResponseCache:
-    def __init__(self, name: str, ttl_seconds: float, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        ttl_seconds: float,
+        metrics: Metrics | None = None,
+        *,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("a cache holds at least one entry")
         self.name = name
         self.ttl = ttl_seconds
         self.metrics = metrics
-        self._entries: dict[str, tuple[float, Rendered]] = {}
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, Rendered]] = OrderedDict()
         self._loading: dict[str, asyncio.Future[Rendered]] = {}
         self._generation = 0
         self._counters: dict[str, Any] = {}
@@ -42,6 +59,7 @@ class ResponseCache:
     async def get_or_load(self, key: str, load: Callable[[], Awaitable[bytes]]) -> Rendered:
         entry = self._entries.get(key)
         if entry is not None and entry[0] > time.monotonic():
+            self._entries.move_to_end(key)
             self._count("hit")
             return entry[1]
         self._count("miss")
@@ -61,9 +79,15 @@ class ResponseCache:
             self._loading.pop(key, None)
         # A load that began before an invalidation may hold old data: serve it once, keep it not.
         if generation == self._generation:
-            self._entries[key] = (time.monotonic() + self.ttl, rendered)
+            self._store(key, rendered)
         future.set_result(rendered)
         return rendered
+
+    def _store(self, key: str, rendered: Rendered) -> None:
+        self._entries[key] = (time.monotonic() + self.ttl, rendered)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
     def invalidate(self) -> None:
         self._generation += 1

@@ -5,6 +5,11 @@
 * A periodic job is deferred once per period whatever the number of workers (procrastinate's
   own guarantee), and runs under a `lock` plus a `queueing_lock` named after the task: at most one
   copy runs and at most one waits, across every worker on every host.
+* `exclusive(name)` is the cluster-wide lock of a piece of work whatever starts it: an ETL job
+  takes it in the worker and in `switchboard etl` alike. It is a PostgreSQL advisory lock held by a
+  connection of its own, so it dies with the process that holds it (a `kill -9` frees it).
+* `etl_task` declares a scheduled ETL job once: its queue task (singleton, retried, on a cron),
+  its skip when the external system is not configured, and its foreground runner.
 * `defer_in_transaction` enqueues on the caller's own connection, so the job exists if and only
   if the business change that implies it commits.
 * Failed attempts are retried with exponential backoff and jitter when the failure is worth
@@ -14,9 +19,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +136,136 @@ async def defer_unless_queued(app: procrastinate.App, task: Task, **task_kwargs:
     except procrastinate.exceptions.AlreadyEnqueued:
         return False
     return True
+
+
+class AlreadyRunning(RuntimeError):
+    """Another copy of an exclusive piece of work is running somewhere in the cluster."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a copy of {name} is already running")
+        self.name = name
+
+
+def lock_key(name: str) -> int:
+    """A stable 64-bit advisory-lock key for `name`, the same in every process and release."""
+    digest = hashlib.blake2b(b"switchboard.exclusive:" + name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def _lock_connection(database_url: str) -> psycopg.AsyncConnection[Any]:
+    return await psycopg.AsyncConnection.connect(
+        libpq_url(database_url), autocommit=True, connect_timeout=10
+    )
+
+
+async def _try_lock(connection: psycopg.AsyncConnection[Any], key: int) -> bool:
+    row = await (await connection.execute("SELECT pg_try_advisory_lock(%s)", (key,))).fetchone()
+    return bool(row and row[0])
+
+
+@asynccontextmanager
+async def exclusive(
+    database_url: str, name: str, *, wait: bool = False, poll_seconds: float = 1.0
+) -> AsyncIterator[None]:
+    """Hold the cluster-wide lock `name` for the block.
+
+    With `wait`, wait for a running copy to finish; without, raise `AlreadyRunning`. The lock lives
+    on a connection of its own, released when the block ends or the process dies.
+    """
+    key = lock_key(name)
+    connection = await _lock_connection(database_url)
+    try:
+        announced = False
+        while not await _try_lock(connection, key):
+            if not wait:
+                raise AlreadyRunning(name)
+            if not announced:
+                log.info("waiting for the running copy to finish", work=name)
+                announced = True
+            await asyncio.sleep(poll_seconds)
+        yield
+    finally:
+        # Closing the session releases every advisory lock it holds.
+        await connection.close()
+
+
+async def lock_is_free(database_url: str, name: str) -> bool:
+    """True when no process holds `exclusive(name)` at this moment."""
+    key = lock_key(name)
+    connection = await _lock_connection(database_url)
+    try:
+        if not await _try_lock(connection, key):
+            return False
+        await connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        return True
+    finally:
+        await connection.close()
+
+
+EtlBody = Callable[[Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What an ETL job needs to do anything, e.g. a configured external system."""
+
+    met: Callable[[Any], bool]
+    #: Shown when the job skips, e.g. "1C is not configured (ODATA_BASEURL_CL)".
+    missing: str
+
+
+@dataclass(frozen=True)
+class EtlJob:
+    """One scheduled ETL job: its queue task and the runner `switchboard etl <name>` calls."""
+
+    name: str
+    task: Task
+    body: EtlBody
+    requires: Requirement
+
+    @property
+    def lock(self) -> str:
+        return str(self.task.name)
+
+    async def run(self, runtime: Runtime, *, wait: bool = True) -> dict[str, Any]:
+        """Run now, in this process, under the job's cluster-wide lock (see `exclusive`)."""
+        if not self.requires.met(runtime):
+            log.warning("etl job skipped", job=self.name, reason=self.requires.missing)
+            return {"skipped": self.requires.missing}
+        async with exclusive(runtime.database.url, self.lock, wait=wait):
+            return await self.body(runtime)
+
+
+def etl_task(
+    blueprint: procrastinate.Blueprint,
+    name: str,
+    *,
+    cron: str,
+    periodic_id: str,
+    requires: Requirement,
+) -> Callable[[EtlBody], EtlJob]:
+    """Declare a scheduled ETL job `etl.<name>` from its body (`async def body(runtime)`).
+
+    The queued copy is a singleton (one runs, one waits), retried with backoff when the failure
+    may heal, deferred once per `cron` period by whichever worker is up, skipped when `requires`
+    is not met, and run under `exclusive("etl.<name>")` — the same lock as the foreground runner.
+    """
+
+    def declare(body: EtlBody) -> EtlJob:
+        task_name = f"etl.{name}"
+
+        async def queued(context: JobContext, timestamp: int | None = None) -> dict[str, Any]:
+            # A copy started from the command line may hold the lock: wait for it, then load.
+            return await job.run(runtime_of(context), wait=True)
+
+        queued.__name__ = queued.__qualname__ = name
+        queued.__doc__ = body.__doc__
+        task = blueprint.task(pass_context=True, **singleton(task_name))(queued)
+        blueprint.periodic(cron=cron, periodic_id=periodic_id)(task)
+        job = EtlJob(name=name, task=task, body=body, requires=requires)
+        return job
+
+    return declare
 
 
 def runtime_of(context: JobContext) -> Runtime:
