@@ -112,6 +112,7 @@ def test_slice_first_takes_the_earliest_record_at_or_after_the_moment(
         # The period as a quoted date, and positionally.
         "SliceLast(Period='2024-03-01T00:00:00',Condition='Менеджер_Key eq guid'{m}'')",
         "SliceLast(datetime'2024-03-01T00:00:00',Condition=Менеджер_Key eq guid'{m}')",
+        "SliceLast(datetime'2024-03-01T00:00:00', Менеджер_Key eq guid'{m}')",
     ],
 )
 def test_condition_and_period_spellings(

@@ -16,8 +16,9 @@ has none. The query options (`$filter`, `$select`, `$orderby`, `$top`, `$skip`, 
 
 The guide writes a quoted condition without doubling the quotes inside it
 (`Condition='Валюта_Key eq guid'value''`), clients also send it doubled as OData strings are, or
-unquoted (`Condition=Статус eq 'Студент'`); all three are read. A register that is not periodic
-has no such tables: 1C answers "method not found" (code 6).
+unquoted (`Condition=Статус eq 'Студент'`); all three are read, and so are the parameters given
+positionally in the query language's order (`SliceLast(datetime'…', Статус eq 'Студент')`).
+A register that is not periodic has no such tables: 1C answers "method not found" (code 6).
 """
 
 from __future__ import annotations
@@ -118,12 +119,15 @@ def _from_query(query: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 def _arguments(function: str, text: str) -> dict[str, str]:
-    """`Period=…,Condition=…` split at each `Name=`; a leading unnamed value is the Period."""
+    """`Period=…,Condition=…` split at each `Name=`. Unnamed values before the first name are
+    positional, in the query language's order: `SliceLast(datetime'…', Condition)`."""
     matches = list(_NAMED.finditer(text))
     named: dict[str, str] = {}
     leading = text[: matches[0].start()] if matches else text
-    if leading.strip(" ,"):
-        named["Period"] = leading.strip(" ,")
+    period, _, condition = leading.partition(",")
+    for name, value in zip(PARAMETERS, (period, condition), strict=True):
+        if value.strip():
+            named[name] = value.strip()
     for index, match in enumerate(matches):
         name = match["name"]
         if name not in PARAMETERS:
