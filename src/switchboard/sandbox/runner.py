@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from switchboard.sandbox.demo_data import DemoData, build_demo_data
+from switchboard.sandbox.demo_data.chatwoot import ATTRIBUTE_DEFINITIONS, chatwoot_contacts
 from switchboard.sandbox.server import LoopServer
 
 if TYPE_CHECKING:
@@ -82,6 +83,22 @@ def seed(sandbox: Sandbox, data: DemoData) -> None:
             agent["name"], agent["email"], custom_attributes={"cl_ref_key": agent["cl_ref_key"]}
         )
         sandbox.agents[agent["cl_ref_key"]] = int(user["id"])
+    for definition in ATTRIBUTE_DEFINITIONS:
+        sandbox.chatwoot.define_attribute(
+            definition.key,
+            definition.display_name,
+            model=definition.model,
+            display_type=definition.display_type,
+            description=definition.description,
+        )
+    for contact in chatwoot_contacts(data):
+        sandbox.chatwoot.add_contact(
+            contact.name,
+            email=contact.email,
+            phone_number=contact.phone_number,
+            custom_attributes=contact.custom_attributes,
+            additional_attributes=contact.additional_attributes,
+        )
     sandbox.data = data
 
 

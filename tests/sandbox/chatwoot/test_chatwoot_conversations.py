@@ -260,3 +260,25 @@ def test_create_by_inbox_and_contact(api: httpx.Client) -> None:
     assert created.json()["meta"]["sender"]["id"] == contact_id
     missing = api.post(f"{APP}/conversations", json={"source_id": "nope"})
     assert missing.status_code == 404
+
+
+def test_only_administrators_delete_conversations(api: httpx.Client, cw: Chatwoot) -> None:
+    _, display_id = start_conversation(api, name="A")
+    cw.emulator.contact_message(display_id, "hello")
+    agent = cw.emulator.add_agent("Ann", "ann@example.com")
+    url = f"{APP}/conversations/{display_id}"
+    with cw.client(agent["access_token"]) as http:
+        assert http.get(url).status_code == 200  # the agent may see it...
+        refused = http.delete(url)  # ...but not delete it
+    assert (refused.status_code, refused.json()) == (
+        401,
+        {"error": "You are not authorized to do this action"},
+    )
+    deleted = api.delete(url)
+    assert (deleted.status_code, deleted.content) == (200, b"")
+    gone = api.get(url)
+    assert (gone.status_code, gone.json()) == (404, {"error": "Resource could not be found"})
+    assert api.get(f"{APP}/conversations/{display_id}/messages").status_code == 404
+    assert api.delete(url).status_code == 404
+    # The contact and its contact_inbox stay.
+    assert api.get(f"{APP}/contacts/1").json()["payload"]["contact_inboxes"]

@@ -19,7 +19,14 @@ import hmac
 
 from starlette.types import ASGIApp
 
-from switchboard.sandbox.chatwoot import conversations, messages, people, views
+from switchboard.sandbox.chatwoot import (
+    attributes,
+    contacts,
+    conversations,
+    messages,
+    people,
+    views,
+)
 from switchboard.sandbox.chatwoot.app import build_app
 from switchboard.sandbox.chatwoot.engine import Engine
 from switchboard.sandbox.chatwoot.errors import chatwoot_fault_body, found
@@ -201,6 +208,53 @@ class ChatwootEmulator:
                 )
             )
             return views.inbox(inbox, admin=True)
+
+    def define_attribute(
+        self,
+        key: str,
+        display_name: str,
+        *,
+        model: str = "contact_attribute",
+        display_type: str = "text",
+        description: str | None = None,
+    ) -> JsonDict:
+        """An administrator defines a custom attribute (Settings → Custom attributes)."""
+        values = {
+            "attribute_key": key,
+            "attribute_display_name": display_name,
+            "attribute_model": model,
+            "attribute_display_type": display_type,
+            "attribute_description": description,
+        }
+        with self.engine.operation(Actor("user", ADMIN_ID)) as op:
+            row = attributes.create(op.store, self.account_id, values)
+            return views.custom_attribute_definition(row)
+
+    def add_contact(
+        self,
+        name: str,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        identifier: str | None = None,
+        custom_attributes: JsonDict | None = None,
+        additional_attributes: JsonDict | None = None,
+    ) -> JsonDict:
+        """A contact created in the UI, reachable in the sandbox inbox (`contact_created` fires)."""
+        values: JsonDict = {
+            "name": name,
+            "email": email.lower() if email else None,
+            "phone_number": phone_number,
+            "identifier": identifier,
+            "custom_attributes": custom_attributes or {},
+            "additional_attributes": additional_attributes or {},
+        }
+        with self.engine.operation(Actor("user", ADMIN_ID)) as op:
+            contact = contacts.add_contact(op, self.account_id, values)
+            inbox = op.store.inbox(self.account_id, self.inbox_id)
+            if inbox is not None:
+                contacts.add_contact_inbox(op, contact, inbox, None)
+            return views.contact(op.store, contact, with_contact_inboxes=True)
 
     def add_team(self, name: str) -> JsonDict:
         with self.engine.operation(Actor("user", ADMIN_ID)) as op:

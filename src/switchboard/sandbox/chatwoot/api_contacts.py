@@ -11,10 +11,10 @@ from starlette.routing import Route
 
 from switchboard.sandbox.chatwoot import contacts, filters, views
 from switchboard.sandbox.chatwoot.contacts import cast_string
-from switchboard.sandbox.chatwoot.errors import ApiError, found
+from switchboard.sandbox.chatwoot.errors import ApiError, found, not_authorized
 from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
-from switchboard.sandbox.chatwoot.records import Contact, JsonDict
-from switchboard.sandbox.chatwoot.rules import cast_int, present
+from switchboard.sandbox.chatwoot.records import Contact, Inbox, JsonDict
+from switchboard.sandbox.chatwoot.rules import cast_bool, cast_int, present
 from switchboard.sandbox.chatwoot.store import Store
 
 ACCOUNT = "/api/v1/accounts/{account_id}"
@@ -104,6 +104,8 @@ def update(call: Call) -> Response:
 
 
 def destroy(call: Call) -> Response:
+    """ContactPolicy#destroy?: administrators only."""
+    call.require_admin()
     with call.engine.operation(call.actor) as op:
         contacts.delete_contact(op, _contact(call))
     return head_ok()
@@ -127,6 +129,41 @@ def contact_conversations(call: Call) -> Response:
         return json_response({"payload": payload})
 
 
+def _sees_inbox(call: Call, inbox: Inbox) -> bool:
+    """InboxPolicy#show?: administrators see every inbox, agents those they are members of."""
+    return call.is_admin or call.viewer_id in inbox.member_ids
+
+
+def create_contact_inbox(call: Call) -> Response:
+    """POST /contacts/{id}/contact_inboxes with `inbox_id` and an optional `source_id`."""
+    params = call.params
+    with call.engine.operation(call.actor) as op:
+        contact = _contact(call)
+        inbox = found(op.store.inbox(call.account_id, cast_int(params.get("inbox_id"))), "inbox")
+        if not _sees_inbox(call, inbox):
+            raise not_authorized()
+        source = params.get("source_id")
+        row = contacts.build_contact_inbox(
+            op,
+            contact,
+            inbox,
+            None if source is None else cast_string(source),
+            hmac_verified=cast_bool(params.get("hmac_verified")) is True,
+        )
+        return json_response(views.contact_inbox(op.store, row))
+
+
+def contactable_inboxes(call: Call) -> Response:
+    with call.store.locked() as store:
+        contact = _contact(call)
+        payload = [
+            {"inbox": views.inbox_slim(inbox), "source_id": source_id}
+            for inbox, source_id in contacts.contactable_inboxes(store, contact)
+            if _sees_inbox(call, inbox)
+        ]
+        return json_response({"payload": payload})
+
+
 ROUTES: list[Route] = [
     route("application", CONTACTS, index, ["GET"]),
     route("application", CONTACTS, create, ["POST"]),
@@ -136,4 +173,6 @@ ROUTES: list[Route] = [
     route("application", CONTACT, update, ["PATCH", "PUT"]),
     route("application", CONTACT, destroy, ["DELETE"]),
     route("application", CONTACT + "/conversations", contact_conversations, ["GET"]),
+    route("application", CONTACT + "/contact_inboxes", create_contact_inbox, ["POST"]),
+    route("application", CONTACT + "/contactable_inboxes", contactable_inboxes, ["GET"]),
 ]

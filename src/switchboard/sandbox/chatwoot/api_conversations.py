@@ -13,7 +13,8 @@ import orjson
 from starlette.responses import Response
 from starlette.routing import Route
 
-from switchboard.sandbox.chatwoot import contacts, conversations, messages, views
+from switchboard.sandbox.chatwoot import contacts, conversations, filters, messages, views
+from switchboard.sandbox.chatwoot.conditions import ConversationFilter
 from switchboard.sandbox.chatwoot.contacts import cast_string
 from switchboard.sandbox.chatwoot.errors import RecordNotFound, could_not_create, found
 from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
@@ -39,7 +40,7 @@ CONVERSATIONS_PER_PAGE = 25
 MESSAGES_PER_PAGE = 20
 
 
-# -- listing ---------------------------------------------------------------------------------
+# -- listing, search and filter ----------------------------------------------------------------
 
 
 def _visible_inbox_ids(call: Call) -> list[int]:
@@ -53,46 +54,85 @@ def _visible_inbox_ids(call: Call) -> list[int]:
     return [inbox.id for inbox in inboxes if call.viewer_id in inbox.member_ids]
 
 
+def _permitted(call: Call, rows: list[Conversation]) -> list[Conversation]:
+    """Conversations::PermissionFilterService: administrators see all, agents their inboxes."""
+    if call.is_admin:
+        return rows
+    member_of = {
+        inbox.id
+        for inbox in call.store.inboxes_of(call.account_id)
+        if call.viewer_id in inbox.member_ids
+    }
+    return [conv for conv in rows if conv.inbox_id in member_of]
+
+
+def _query(call: Call) -> str | None:
+    """`params[:q]`: any value given, even an empty one, switches the finder to search."""
+    query = call.params.get("q")
+    return None if query is None else cast_string(query)
+
+
 def _found_conversations(call: Call) -> list[Conversation]:
     inbox_ids = _visible_inbox_ids(call)
     matching = [
         conv for conv in call.store.conversations_of(call.account_id) if conv.inbox_id in inbox_ids
     ]
-    query = call.params.get("q")
-    if not present(query):
+    query = _query(call)
+    if query is None:
         status = call.params.get("status") or "open"
         if status != "all":
             matching = [conv for conv in matching if conv.status == status]
     team_id = call.params.get("team_id")
-    if present(team_id):
+    if team_id is not None:
         team = found(call.store.team(call.account_id, cast_int(team_id)), "team")
         matching = [conv for conv in matching if conv.team_id == team.id]
     labels = call.params.get("labels")
-    if present(labels):
+    if labels is not None:
         wanted = set(labels if isinstance(labels, list) else [labels])
         matching = [conv for conv in matching if wanted & set(conv.label_list)]
-    if present(query):
-        matching = [conv for conv in matching if _mentions(call, conv, str(query))]
-    return matching
+    if query is not None:
+        matching = [conv for conv in matching if _matching_messages(call, conv, query)]
+    return _latest_first(matching)
 
 
-def _mentions(call: Call, conv: Conversation, query: str) -> bool:
+def _matching_messages(call: Call, conv: Conversation, query: str) -> list[Message]:
+    """Incoming and outgoing messages (private notes too) whose content ILIKEs `%q%`."""
     pattern = f"%{query}%"
-    return any(
-        item.message_type in (INCOMING, OUTGOING)
-        and like_matches(item.content, pattern, case_insensitive=True)
+    return [
+        item
         for item in call.store.messages_of(conv.id)
-    )
+        if item.message_type in (INCOMING, OUTGOING)
+        and like_matches(item.content, pattern, case_insensitive=True)
+    ]
 
 
-def _counts(call: Call, found: list[Conversation]) -> JsonDict:
-    mine = sum(1 for conv in found if conv.assignee_id == call.viewer_id and conv.assignee_id)
-    unassigned = sum(1 for conv in found if conv.assignee_id is None)
+def _latest_first(rows: list[Conversation]) -> list[Conversation]:
+    return sorted(rows, key=lambda conv: conv.last_activity_at, reverse=True)
+
+
+def _page_window(call: Call) -> slice:
+    page, _ = filters.page_of(call.params.get("page"))
+    start = (page - 1) * CONVERSATIONS_PER_PAGE
+    return slice(start, start + CONVERSATIONS_PER_PAGE)
+
+
+def _subsets(call: Call, rows: list[Conversation]) -> dict[str, list[Conversation]]:
+    mine = [conv for conv in rows if conv.assignee_id and conv.assignee_id == call.viewer_id]
+    unassigned = [conv for conv in rows if conv.assignee_id is None]
+    return {"mine_count": mine, "unassigned_count": unassigned, "all_count": rows}
+
+
+def _counts(call: Call, rows: list[Conversation]) -> JsonDict:
+    """The finder's counts. With `q` the search has already paged the relation Chatwoot counts,
+    so each count is that of one page of its own subset (at most 25)."""
+    window = _page_window(call) if _query(call) is not None else slice(None)
+    counts = {name: len(subset[window]) for name, subset in _subsets(call, rows).items()}
+    counts["assigned_count"] = counts["all_count"] - counts["unassigned_count"]
     return {
-        "mine_count": mine,
-        "assigned_count": len(found) - unassigned,
-        "unassigned_count": unassigned,
-        "all_count": len(found),
+        "mine_count": counts["mine_count"],
+        "assigned_count": counts["assigned_count"],
+        "unassigned_count": counts["unassigned_count"],
+        "all_count": counts["all_count"],
     }
 
 
@@ -110,22 +150,46 @@ def _by_assignee_type(call: Call, found: list[Conversation]) -> list[Conversatio
 def index(call: Call) -> Response:
     with call.store.locked() as store:
         found = _found_conversations(call)
-        counts = _counts(call, found)
-        listed = sorted(
-            _by_assignee_type(call, found), key=lambda conv: conv.last_activity_at, reverse=True
-        )
-        page = max(cast_int(call.params.get("page")) or 1, 1)
-        start = (page - 1) * CONVERSATIONS_PER_PAGE
-        payload = [
-            views.conversation(store, conv, call.viewer_id)
-            for conv in listed[start : start + CONVERSATIONS_PER_PAGE]
-        ]
-        return json_response({"data": {"meta": counts, "payload": payload}})
+        listed = _by_assignee_type(call, found)[_page_window(call)]
+        payload = [views.conversation(store, conv, call.viewer_id) for conv in listed]
+        return json_response({"data": {"meta": _counts(call, found), "payload": payload}})
 
 
 def meta(call: Call) -> Response:
     with call.store.locked():
         return json_response({"meta": _counts(call, _found_conversations(call))})
+
+
+def search(call: Call) -> Response:
+    """The finder with `q`, rendered by the search view: only the matching messages are shown."""
+    query = _query(call)
+    with call.store.locked() as store:
+        found = _found_conversations(call)
+        counts = _counts(call, found)
+        del counts["assigned_count"]  # the search view leaves it out
+        payload = []
+        for conv in _by_assignee_type(call, found)[_page_window(call)]:
+            shown = (
+                store.messages_of(conv.id)
+                if query is None
+                else _matching_messages(call, conv, query)
+            )
+            payload.append(views.conversation_search_result(store, conv, shown))
+        return json_response({"meta": counts, "payload": payload})
+
+
+def filter_conversations(call: Call) -> Response:
+    """Conversations::FilterService (conditions.py): every status, counts over all pages."""
+    with call.store.locked() as store:
+        base = _permitted(call, store.conversations_of(call.account_id))
+        rows = ConversationFilter(store, call.account_id).select(call.params.get("payload"), base)
+        subsets = _subsets(call, rows)
+        counts = {name: len(subset) for name, subset in subsets.items()}
+        payload = [
+            views.conversation(store, conv, call.viewer_id)
+            for conv in _latest_first(rows)[_page_window(call)]
+        ]
+        return json_response({"meta": counts, "payload": payload})
 
 
 # -- one conversation ------------------------------------------------------------------------
@@ -182,6 +246,16 @@ def _hash(value: Any) -> JsonDict | None:
 def show(call: Call) -> Response:
     with call.store.locked() as store:
         return json_response(views.conversation(store, call.conversation(), call.viewer_id))
+
+
+def destroy(call: Call) -> Response:
+    """Administrators only (an agent who may see it gets 401). Chatwoot deletes in a background
+    job moments after answering; the emulator deletes before it answers."""
+    with call.engine.operation(call.actor) as op:
+        conv = call.conversation()
+        call.require_admin()
+        conversations.delete(op.store, conv)
+    return head_ok()
 
 
 def update(call: Call) -> Response:
@@ -372,8 +446,12 @@ def delete_message(call: Call) -> Response:
 ROUTES: list[Route] = [
     route("application", CONVERSATIONS, index, ["GET"]),
     route("application", CONVERSATIONS + "/meta", meta, ["GET"]),
+    route("application", CONVERSATIONS + "/search", search, ["GET"]),
+    route("application", CONVERSATIONS + "/filter", filter_conversations, ["POST"]),
     route("application", CONVERSATIONS, create, ["POST"], bots=True),
+    # Member routes come after the collection ones, which their `{conversation_id}` would match.
     route("application", CONVERSATION, show, ["GET"]),
+    route("application", CONVERSATION, destroy, ["DELETE"]),
     route("application", CONVERSATION, update, ["PATCH", "PUT"], bots=True),
     route("application", CONVERSATION + "/toggle_status", toggle_status, ["POST"], bots=True),
     route("application", CONVERSATION + "/toggle_priority", toggle_priority, ["POST"], bots=True),

@@ -7,9 +7,11 @@ identify call that names another contact's email or phone merges the two (Contac
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from switchboard.sandbox.chatwoot.errors import RecordInvalid
+from switchboard.sandbox.chatwoot import conversations
+from switchboard.sandbox.chatwoot.errors import ParameterMissing, RecordInvalid, ServerError
 from switchboard.sandbox.chatwoot.operations import (
     CONTACT_COLUMNS,
     Operation,
@@ -147,6 +149,92 @@ def add_contact_inbox(
     )
 
 
+# Channels whose ContactInboxBuilder moves an old contact_inbox off a taken source_id.
+SOURCE_STEALING_CHANNELS = (
+    "Channel::Email",
+    "Channel::Sms",
+    "Channel::TwilioSms",
+    "Channel::Whatsapp",
+)
+
+
+def build_contact_inbox(
+    op: Operation, contact: Contact, inbox: Inbox, source_id: str | None, *, hmac_verified: bool
+) -> ContactInbox:
+    """ContactInboxBuilder: the contact's row for that source_id, found or created.
+
+    Without a source_id one is made from the channel (a UUID for API and website inboxes, the
+    email or phone for the others). A source_id another contact holds in the inbox is a
+    unique-index violation Chatwoot does not rescue (a 500), except in email and phone channels,
+    where the old row gets a new source_id first.
+    """
+    source = source_id if source_id is not None else channel_source_id(contact, inbox)
+    if not present(source):
+        raise ServerError("NoMethodError: the builder returned no contact_inbox")
+    assert source is not None
+    store = op.store
+    existing = store.contact_inbox_by_source(inbox.id, source)
+    if existing is not None and existing.contact_id == contact.id:
+        return existing
+    if existing is not None:
+        if inbox.channel_type not in SOURCE_STEALING_CHANNELS:
+            raise ServerError("ActiveRecord::RecordNotUnique on contact_inboxes.source_id")
+        existing.source_id = f"{secrets.randbelow(10)}{source}"
+        existing.updated_at = utcnow()
+    return add_contact_inbox(op, contact, inbox, source, hmac_verified=hmac_verified)
+
+
+def channel_source_id(contact: Contact, inbox: Inbox) -> str:
+    """The source_id ContactInboxBuilder derives when the request gives none."""
+    kind = inbox.channel_type
+    if kind in ("Channel::Api", "Channel::WebWidget"):
+        return new_uuid()
+    if kind == "Channel::Email":
+        if contact.email is None:
+            raise ParameterMissing("contact email")
+        return contact.email
+    if kind in ("Channel::Sms", "Channel::TwilioSms", "Channel::Whatsapp"):
+        if contact.phone_number is None:
+            raise ParameterMissing("contact phone number")
+        phone = contact.phone_number
+        return phone.replace("+", "") if kind == "Channel::Whatsapp" else phone
+    raise ServerError(f"Unsupported operation for this channel: {kind}")
+
+
+def contactable_inboxes(store: Store, contact: Contact) -> list[tuple[Inbox, str]]:
+    """Contacts::ContactableInboxesService: each inbox the contact can be reached in, with the
+    source_id to use (an API inbox offers a fresh UUID when the contact has no row there)."""
+    found: list[tuple[Inbox, str]] = []
+    for inbox in store.inboxes_of(contact.account_id):
+        source = _contactable_source(store, contact, inbox)
+        if source is not None:
+            found.append((inbox, source))
+    return found
+
+
+def _contactable_source(store: Store, contact: Contact, inbox: Inbox) -> str | None:
+    rows = [row for row in store.contact_inboxes_of(contact.id) if row.inbox_id == inbox.id]
+    latest = rows[-1] if rows else None
+    kind = inbox.channel_type
+    if kind == "Channel::Api":
+        return latest.source_id if latest else new_uuid()
+    if kind == "Channel::WebWidget":
+        if latest is None:
+            return None
+        talked = any(
+            conv.contact_inbox_id == latest.id
+            for conv in store.conversations_of_contact(contact.id)
+        )
+        return None if talked else latest.source_id
+    if kind == "Channel::Email":
+        return contact.email or None
+    if kind in ("Channel::Sms", "Channel::TwilioSms"):
+        return contact.phone_number or None
+    if kind == "Channel::Whatsapp":
+        return contact.phone_number.replace("+", "") if contact.phone_number else None
+    return None
+
+
 def check_source_id_free(store: Store, inbox: Inbox, source_id: str | None) -> None:
     if source_id and store.contact_inbox_by_source(inbox.id, source_id) is not None:
         raise RecordInvalid([("source_id", "Source has already been taken")])
@@ -170,9 +258,7 @@ def update_contact(op: Operation, contact: Contact, params: JsonDict) -> Contact
 def delete_contact(op: Operation, contact: Contact) -> None:
     store = op.store
     for conv in store.conversations_of_contact(contact.id):
-        for message in store.messages_of(conv.id):
-            store.messages.remove(message.id)
-        store.conversations.remove(conv.id)
+        conversations.delete(store, conv)
     for row in store.contact_inboxes_of(contact.id):
         store.contact_inboxes.remove(row.id)
     store.contacts.remove(contact.id)

@@ -29,6 +29,7 @@ from switchboard.sandbox.chatwoot.records import (
     utcnow,
 )
 from switchboard.sandbox.chatwoot.rules import enum_value, parse_unix_time, present, tag_list
+from switchboard.sandbox.chatwoot.store import Store
 
 
 def create(
@@ -227,3 +228,12 @@ def typing(op: Operation, conv: Conversation, typing_status: Any) -> None:
         "is_private": False,
     }
     op.emit(name, payload, conv.account_id, conv.inbox_id)
+
+
+def delete(store: Store, conv: Conversation) -> None:
+    """Conversation#destroy with its messages and their attachments; no webhook announces it."""
+    for message in store.messages_of(conv.id):
+        for attachment in message.attachments:
+            store.attachments.remove(attachment.id)
+        store.messages.remove(message.id)
+    store.conversations.remove(conv.id)

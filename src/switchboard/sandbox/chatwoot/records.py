@@ -45,6 +45,19 @@ CONTENT_TYPES = (
 )
 
 ROLES = ("agent", "administrator")
+
+# CustomAttributeDefinition enums (name -> stored integer).
+ATTRIBUTE_MODELS = {"conversation_attribute": 0, "contact_attribute": 1}
+ATTRIBUTE_DISPLAY_TYPES = {
+    "text": 0,
+    "number": 1,
+    "currency": 2,
+    "percent": 3,
+    "link": 4,
+    "date": 5,
+    "list": 6,
+    "checkbox": 7,
+}
 API_CHANNEL = "Channel::Api"
 
 # Webhook::ALLOWED_WEBHOOK_EVENTS, and the column default used when a client sends none.
@@ -296,5 +309,22 @@ class Webhook:
     name: str | None = None
     inbox_id: int | None = None
     secret: str = field(default_factory=new_token)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class CustomAttributeDefinition:
+    id: int
+    account_id: int
+    attribute_key: str | None
+    attribute_display_name: str | None
+    attribute_model: str | None = "conversation_attribute"
+    attribute_display_type: str | None = "text"
+    attribute_description: str | None = None
+    attribute_values: list[Any] = field(default_factory=list)
+    default_value: int | None = None  # a column no request can set
+    regex_pattern: str | None = None
+    regex_cue: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)

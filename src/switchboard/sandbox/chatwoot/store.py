@@ -23,6 +23,7 @@ from switchboard.sandbox.chatwoot.records import (
     Contact,
     ContactInbox,
     Conversation,
+    CustomAttributeDefinition,
     Inbox,
     Label,
     Message,
@@ -123,6 +124,7 @@ class Store:
         self.messages: Table[Message] = Table()
         self.attachments: Table[Attachment] = Table()
         self.webhooks: Table[Webhook] = Table()
+        self.attribute_definitions: Table[CustomAttributeDefinition] = Table()
         self.display_ids: dict[int, int] = {}
 
     def _plant(self, seed: Seed) -> None:
@@ -252,6 +254,32 @@ class Store:
     def webhooks_of(self, account_id: int) -> list[Webhook]:
         with self.lock:
             return self.webhooks.where(lambda webhook: webhook.account_id == account_id)
+
+    # -- custom attribute definitions -------------------------------------------------------
+
+    def attribute_definition(
+        self, account_id: int, definition_id: int | None
+    ) -> CustomAttributeDefinition | None:
+        with self.lock:
+            row = self.attribute_definitions.get(definition_id)
+            return row if row is not None and row.account_id == account_id else None
+
+    def attribute_definitions_of(self, account_id: int) -> list[CustomAttributeDefinition]:
+        with self.lock:
+            return self.attribute_definitions.where(lambda row: row.account_id == account_id)
+
+    def attribute_definition_by_key(
+        self, account_id: int, model: str, key: str | None
+    ) -> CustomAttributeDefinition | None:
+        """`custom_attribute_definitions.where(attribute_model:).find_by(attribute_key:)`."""
+        with self.lock:
+            return self.attribute_definitions.first(
+                lambda row: (
+                    row.account_id == account_id
+                    and row.attribute_model == model
+                    and row.attribute_key == key
+                )
+            )
 
     # -- contacts ---------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from switchboard.sandbox.chatwoot.records import (
     Contact,
     ContactInbox,
     Conversation,
+    CustomAttributeDefinition,
     Inbox,
     JsonDict,
     Label,
@@ -309,6 +310,24 @@ def webhook(item: Webhook, store: Store, *, with_secret: bool) -> JsonDict:
     return data
 
 
+def custom_attribute_definition(item: CustomAttributeDefinition) -> JsonDict:
+    """api/v1/models/_custom_attribute_definition."""
+    return {
+        "id": item.id,
+        "attribute_display_name": item.attribute_display_name,
+        "attribute_display_type": item.attribute_display_type,
+        "attribute_description": item.attribute_description,
+        "attribute_key": item.attribute_key,
+        "regex_pattern": item.regex_pattern,
+        "regex_cue": item.regex_cue,
+        "attribute_values": item.attribute_values,
+        "attribute_model": item.attribute_model,
+        "default_value": item.default_value,
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+    }
+
+
 # -- contacts ------------------------------------------------------------------------------
 
 
@@ -336,10 +355,22 @@ def contact(store: Store, item: Contact, *, with_contact_inboxes: bool = False) 
     return data
 
 
+def inbox_slim(item: Inbox) -> JsonDict:
+    """api/v1/models/_inbox_slim."""
+    return {
+        "id": item.id,
+        "avatar_url": "",
+        "channel_id": item.channel_id,
+        "name": item.name,
+        "channel_type": item.channel_type,
+        "provider": None,
+    }
+
+
 def contact_inbox(store: Store, row: ContactInbox) -> JsonDict:
-    """api/v1/models/_contact_inbox."""
+    """api/v1/models/_contact_inbox: the source_id and the slim inbox."""
     linked = store.inboxes.get(row.inbox_id)
-    return {"source_id": row.source_id, "inbox": inbox(linked, admin=False) if linked else None}
+    return {"source_id": row.source_id, "inbox": inbox_slim(linked) if linked else None}
 
 
 def contact_inbox_record(row: ContactInbox | None) -> JsonDict | None:
@@ -635,6 +666,41 @@ def conversation(store: Store, conv: Conversation, viewer_id: int | None = None)
         "waiting_since": unix(conv.waiting_since),
         "sla_policy_id": None,
     }
+
+
+def conversation_search_result(store: Store, conv: Conversation, shown: list[Message]) -> JsonDict:
+    """api/v1/models/_conversation, which only the search endpoint renders."""
+    person = store.contacts.rows[conv.contact_id]
+    linked = store.inboxes.rows[conv.inbox_id]
+    return {
+        "id": conv.display_id,
+        "uuid": conv.uuid,
+        "created_at": unix(conv.created_at),
+        "contact": {"id": person.id, "name": person.name},
+        "inbox": {"id": linked.id, "name": linked.name, "channel_type": linked.channel_type},
+        "messages": [_search_message(store, item) for item in shown],
+        "account_id": conv.account_id,
+    }
+
+
+def _search_message(store: Store, item: Message) -> JsonDict:
+    data: JsonDict = {"content": item.content, "id": item.id}
+    sender = _sender(store, item)
+    if sender is not None:
+        data["sender_name"] = sender.name
+    data["message_type"] = item.message_type
+    data["created_at"] = unix(item.created_at)
+    return data
+
+
+def _sender(store: Store, item: Message) -> User | Contact | AgentBot | None:
+    if item.sender_type == "User":
+        return store.users.get(item.sender_id)
+    if item.sender_type == "Contact":
+        return store.contacts.get(item.sender_id)
+    if item.sender_type == "AgentBot":
+        return store.bots.get(item.sender_id)
+    return None
 
 
 def _conversation_meta(store: Store, conv: Conversation, viewer_id: int | None) -> JsonDict:
