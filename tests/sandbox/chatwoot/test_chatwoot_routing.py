@@ -56,3 +56,10 @@ def test_collection_actions_are_not_read_as_ids(api: httpx.Client) -> None:
     # A member path with an id that is no number is a lookup that finds nothing, as in Rails.
     lookup = api.get(f"{APP}/conversations/nonsense")
     assert (lookup.status_code, lookup.json()) == (404, {"error": "Resource could not be found"})
+
+
+def test_contacts_active_is_a_collection_action(api: httpx.Client) -> None:
+    api.post(f"{APP}/contacts", json={"name": "Alice", "email": "alice@example.com"})
+    response = api.get(f"{APP}/contacts/active")
+    assert response.status_code == 200
+    assert response.json() == {"meta": {"count": 0, "current_page": 1}, "payload": []}

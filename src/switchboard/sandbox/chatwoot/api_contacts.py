@@ -1,7 +1,9 @@
-"""Application API contacts: index, search, filter, create, show, update, destroy.
+"""Application API contacts: index, active, search, filter, create, show, update, destroy, and a
+contact's conversations, contact_inboxes (create) and contactable inboxes.
 
 The index has no lookup parameters (`?identifier=`, `?email=` and `?phone_number=` are ignored);
-finding a contact takes `search` or `filter`.
+finding a contact takes `search` or `filter`. Only administrators delete contacts; an agent
+reaches only the inboxes they are a member of.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ def search(call: Call) -> Response:
         raise ApiError(422, {"error": "Specify search string with parameter q"})
     with call.store.locked() as store:
         return _listing(call, store, filters.search(store, call.account_id, str(query)))
+
+
+def active(call: Call) -> Response:
+    """Contacts online now; emulated contacts never are (no widget keeps a presence)."""
+    with call.store.locked() as store:
+        return _listing(call, store, [])
 
 
 def filter_contacts(call: Call) -> Response:
@@ -168,6 +176,7 @@ ROUTES: list[Route] = [
     route("application", CONTACTS, index, ["GET"]),
     route("application", CONTACTS, create, ["POST"]),
     route("application", CONTACTS + "/search", search, ["GET"]),
+    route("application", CONTACTS + "/active", active, ["GET"]),
     route("application", CONTACTS + "/filter", filter_contacts, ["POST"]),
     route("application", CONTACT, show, ["GET"]),
     route("application", CONTACT, update, ["PATCH", "PUT"]),

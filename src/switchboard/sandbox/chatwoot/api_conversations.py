@@ -2,7 +2,14 @@
 
 `{id}` in these paths is the conversation's display_id. PATCH changes only `priority` (the
 controller permits nothing else); status, assignee, team, labels and custom attributes each have
-their own action, and custom attributes and labels replace the whole set.
+their own action, and custom attributes and labels replace the whole set. DELETE is for
+administrators only.
+
+The index, `meta` and `search` share ConversationFinder: open conversations unless `status` says
+otherwise, 25 a page, latest activity first. With `q` (search) every status counts and only
+incoming and outgoing message content is matched (not names, emails or ids), and the counts are
+those of the already paged relation. `filter` is FilterService (conditions.py): every status, no
+`assigned_count`, counts over all pages.
 """
 
 from __future__ import annotations
