@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from switchboard import domains
-from switchboard.core.health import router as health
+from switchboard.ops.health import router as health
 
 
 def routers() -> list[APIRouter]:

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import structlog
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from switchboard import __version__, domains
 from switchboard.api import routers
@@ -16,8 +15,9 @@ from switchboard.config import Settings
 from switchboard.core.db.migrate import upgrade_async
 from switchboard.core.errors import install_error_handlers
 from switchboard.core.metrics import Metrics
-from switchboard.core.middleware import RequestPipeline
+from switchboard.core.middleware import install_middleware
 from switchboard.core.ratelimit import RateLimiter
+from switchboard.ops.docs import install_docs
 from switchboard.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -83,6 +83,10 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # The documentation pages are served by `install_docs`, with local assets.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled() else None,
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(
@@ -95,29 +99,8 @@ def create_app(
     install_error_handlers(app)
     for router in routers():
         app.include_router(router)
-    if settings.allowed_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.allowed_origins,
-            allow_credentials="*" not in settings.allowed_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=[
-                "Authorization",
-                "Content-Type",
-                "X-Front-Secret",
-                "Last-Event-ID",
-                "Idempotency-Key",
-                "Accept-Language",
-            ],
-            expose_headers=["X-Request-Id", "Retry-After", "ETag"],
-        )
-    app.add_middleware(
-        RequestPipeline,
-        metrics=metrics,
-        limiter=app.state.rate_limiter,
-        default_locale=settings.default_locale,
-        access_log=settings.access_log,
-    )
+    install_docs(app)
+    install_middleware(app, settings, metrics=metrics, limiter=app.state.rate_limiter)
     return app
 
 

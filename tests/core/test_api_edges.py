@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
+from switchboard.config import Settings
+from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.runtime import Runtime
+from switchboard.sandbox.faults import Fault
+from switchboard.sandbox.pytest_plugin import RunningOneC
 
 
 async def test_unknown_path_is_json_404_in_russian_by_default(client: httpx.AsyncClient) -> None:
@@ -155,7 +165,7 @@ async def test_no_cors_headers_by_default(client: httpx.AsyncClient) -> None:
 async def test_an_unexpected_error_is_a_clean_500(runtime: Runtime, client_factory: Any) -> None:
     from switchboard.main import create_app
 
-    app = create_app(runtime.settings, runtime=runtime)
+    app = create_app(Settings.of(runtime.settings), runtime=runtime)
 
     @app.get("/api/boom")
     async def boom() -> None:
@@ -202,7 +212,7 @@ async def test_create_endpoints_have_their_own_stricter_limit(
     from switchboard.main import create_app
 
     runtime = await runtime_factory(RATE_LIMIT_PER_MINUTE=100, RATE_LIMIT_CREATE_PER_MINUTE=2)
-    app = create_app(runtime.settings, runtime=runtime)
+    app = create_app(Settings.of(runtime.settings), runtime=runtime)
 
     @app.post("/api/things", dependencies=[Depends(limit_creates)], status_code=201)
     async def create_thing() -> dict[str, bool]:
@@ -240,3 +250,302 @@ async def test_start_up_queues_the_loads_seed_001_asks_for(runtime_factory: Any)
             .all()
         )
     assert queued == ["etl.load_dicts", "etl.pull_users"]
+
+
+# --- item 4 of issue 5: request ids, echoes, metric labels, failures of what the API needs -----
+
+
+def _app_with(runtime: Runtime, **routes: Any) -> Any:
+    """The platform's app with extra test endpoints (GET /api/test/<name>)."""
+    from switchboard.main import create_app
+
+    app = create_app(Settings.of(runtime.settings), runtime=runtime)
+    for name, endpoint in routes.items():
+        app.add_api_route(f"/api/test/{name}", endpoint, methods=["GET"])
+    return app
+
+
+@asynccontextmanager
+async def _serving(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["x" * 65, "has space", "new\tline", "ид-запроса", "a/b", "<script>", ""],
+)
+async def test_a_request_id_that_does_not_look_like_one_is_replaced(
+    client: httpx.AsyncClient, given: str
+) -> None:
+    response = await client.get("/api/health", headers={b"X-Request-Id": given.encode()})
+    answered = response.headers["x-request-id"]
+    assert answered != given
+    assert re.fullmatch(r"[0-9a-f]{16}", answered)
+
+
+async def test_a_request_id_that_looks_like_one_is_kept(client: httpx.AsyncClient) -> None:
+    given = "trace-01.AB_" + "x" * 52  # 64 characters of the allowed alphabet
+    assert (await client.get("/api/health", headers={"X-Request-Id": given})).headers[
+        "x-request-id"
+    ] == given
+
+
+async def test_a_500_carries_the_request_id_and_so_does_its_log_line(runtime: Runtime) -> None:
+    from switchboard.core.logging import configure_logging
+
+    async def boom() -> None:
+        raise ZeroDivisionError("secret internals")
+
+    captured = io.StringIO()
+    configure_logging(level="WARNING", json=True, stream=captured, cache=False)
+    try:
+        async with _serving(_app_with(runtime, boom=boom)) as client:
+            response = await client.get("/api/test/boom", headers={"X-Request-Id": "req-500"})
+    finally:
+        configure_logging(level="WARNING", cache=False)
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-500"
+    assert response.json()["error"] == "internal_error"
+    assert "secret internals" not in response.text
+    lines = [orjson.loads(line) for line in captured.getvalue().splitlines() if line]
+    errors = [line for line in lines if line["event"] == "unhandled error"]
+    assert len(errors) == 1
+    assert errors[0]["request_id"] == "req-500"
+    assert "ZeroDivisionError" in errors[0]["exception"]
+
+
+async def test_a_huge_unknown_filter_is_not_echoed(client: httpx.AsyncClient) -> None:
+    name = "<b>" + "x" * 30_000  # with the second, a 60 KB query (httpx allows 64 KB)
+    response = await client.get(f"/api/dicts/po-types?{name}=1&{name}2=2&a=1&b=2&c=3")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "unknown_filter"
+    assert len(response.content) < 1024
+    assert "x" * 41 not in body["message"]
+
+
+async def test_validation_errors_quote_client_chosen_names_only_briefly(runtime: Runtime) -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    class Strict(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        name: str
+
+    from switchboard.main import create_app
+
+    app = create_app(Settings.of(runtime.settings), runtime=runtime)
+
+    @app.post("/api/test/strict")
+    async def strict(body: Strict) -> dict[str, str]:
+        return {"name": body.name}
+
+    async with _serving(app) as client:
+        response = await client.post(
+            "/api/test/strict", json={"name": "ok", "\x1b[31m" + "k" * 5000: "v" * 5000}
+        )
+    assert response.status_code == 422
+    assert len(response.content) < 1024
+    assert "v" * 10 not in response.text
+    assert "\x1b" not in response.json()["details"][0]["field"]
+
+
+async def test_metric_labels_do_not_grow_with_client_methods_or_paths(
+    client: httpx.AsyncClient,
+) -> None:
+    for number in range(20):
+        await client.request(f"BREW{number}", f"/api/pot-{number}")
+        await client.get(f"/random/{number}")
+    text = (await client.get("/metrics")).text
+    series = [
+        line for line in text.splitlines() if line.startswith("switchboard_http_requests_total{")
+    ]
+    assert not any("BREW" in line or "pot-" in line or "/random/" in line for line in series)
+    assert any('method="other"' in line and 'route="unmatched"' in line for line in series)
+    assert len(series) <= 5
+
+
+async def test_the_rate_limit_answer_can_be_read_by_a_browser(
+    runtime_factory: Any, client_factory: Any
+) -> None:
+    runtime = await runtime_factory(RATE_LIMIT_PER_MINUTE=1, ALLOWED_ORIGINS="https://clobus.uz")
+    client = await client_factory(runtime)
+    origin = {"Origin": "https://clobus.uz"}
+    await client.get("/api/nothing", headers=origin)
+    limited = await client.get("/api/nothing", headers=origin)
+    assert limited.status_code == 429
+    assert limited.headers["access-control-allow-origin"] == "https://clobus.uz"
+    assert "retry-after" in limited.headers["access-control-expose-headers"].lower()
+    assert limited.headers["x-request-id"]
+
+
+async def test_preflights_are_answered_with_cors_headers_even_over_the_limit(
+    runtime_factory: Any, client_factory: Any
+) -> None:
+    runtime = await runtime_factory(RATE_LIMIT_PER_MINUTE=1, ALLOWED_ORIGINS="https://clobus.uz")
+    client = await client_factory(runtime)
+    preflight = {
+        "Origin": "https://clobus.uz",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "x-front-secret",
+    }
+    answers = [await client.options("/api/dicts/po-types", headers=preflight) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert all(a.headers["access-control-allow-origin"] == "https://clobus.uz" for a in answers)
+    refused = await client.options(
+        "/api/dicts/po-types",
+        headers={**preflight, "Access-Control-Request-Headers": "x-not-allowed"},
+    )
+    assert refused.status_code == 400
+    assert refused.headers["access-control-allow-origin"] == "https://clobus.uz"
+    assert refused.headers["x-request-id"]
+
+
+async def test_a_500_can_be_read_by_a_browser(runtime_factory: Any) -> None:
+    runtime = await runtime_factory(ALLOWED_ORIGINS="https://clobus.uz")
+
+    async def boom() -> None:
+        raise RuntimeError("x")
+
+    async with _serving(_app_with(runtime, boom=boom)) as client:
+        response = await client.get("/api/test/boom", headers={"Origin": "https://clobus.uz"})
+    assert response.status_code == 500
+    assert response.headers["access-control-allow-origin"] == "https://clobus.uz"
+
+
+async def test_oversized_headers_are_refused_with_431(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/health", headers={"X-Big": "x" * 40_000})
+    assert response.status_code == 431
+    assert response.json()["error"] == "headers_too_large"
+    assert (await client.get("/api/health", headers={"X-Fine": "x" * 8_000})).status_code == 200
+
+
+async def test_openapi_documents_the_error_answers_of_every_endpoint(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    error_schema = document["components"]["schemas"]["ErrorBody"]
+    assert set(error_schema["required"]) == {"error", "message"}
+    assert "details" in error_schema["properties"]
+    operations = [
+        (path, operation) for path, item in document["paths"].items() for operation in item.values()
+    ]
+    assert operations
+    for path, operation in operations:
+        expected = {"400"} | ({"401", "429", "503"} if path.startswith("/api/dicts") else set())
+        assert expected <= set(operation["responses"]), path
+        for status in expected:
+            schema = operation["responses"][status]["content"]["application/json"]["schema"]
+            assert schema["$ref"].endswith("/ErrorBody"), (path, status)
+        if operation.get("parameters"):
+            assert "422" in operation["responses"], path
+    limited = document["paths"]["/api/dicts/po-types"]["get"]["responses"]["429"]
+    assert "Retry-After" in limited["headers"]
+
+
+# --- an external system failing under a request ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "code"),
+    [
+        (Fault(path="*", status=503, retry_after=7), 503, "integration_unavailable"),
+        (Fault(path="*", timeout=True, hang_seconds=5), 504, "integration_timeout"),
+        (Fault(path="*", status=400), 502, "integration_error"),
+        (Fault(path="*", status=401), 502, "integration_error"),
+    ],
+)
+async def test_a_failing_external_system_is_a_5xx_with_a_clear_message(
+    onec: RunningOneC, runtime_factory: Any, fault: Fault, status: int, code: str
+) -> None:
+    runtime = await runtime_factory(**onec.settings())
+    system: Any = next(s for s in runtime.adapters.systems if s.name == "onec")
+
+    async def ping_onec() -> dict[str, bool]:
+        await system.client.ping(timeout=0.3)
+        return {"ok": True}
+
+    onec.emulator.faults.add(fault)
+    async with _serving(_app_with(runtime, onec=ping_onec)) as client:
+        response = await client.get("/api/test/onec", headers={"Accept-Language": "en"})
+    assert response.status_code == status
+    body = response.json()
+    assert body["error"] == code
+    assert "onec" in body["message"]
+    assert "injected fault" not in response.text  # the peer's own words stay in the log
+    if status == 503:
+        assert response.headers["retry-after"] == "7"
+    assert onec.emulator.journal.matching("GET", "*")  # the emulator was really called
+
+
+async def test_an_open_breaker_is_a_503_with_retry_after(
+    onec: RunningOneC, runtime_factory: Any
+) -> None:
+    runtime = await runtime_factory(
+        **onec.settings(), BREAKER_FAILURE_THRESHOLD=1, BREAKER_RESET_SECONDS=30
+    )
+    system = next(s for s in runtime.adapters.systems if s.name == "onec")
+
+    async def ping_onec() -> dict[str, bool]:
+        await system.ping()
+        return {"ok": True}
+
+    onec.emulator.faults.add(Fault(path="*", status=500))
+    async with _serving(_app_with(runtime, onec=ping_onec)) as client:
+        first = await client.get("/api/test/onec")
+        calls = len(onec.emulator.journal.matching("GET", "*"))
+        second = await client.get("/api/test/onec")
+    assert first.status_code == 503
+    assert second.status_code == 503
+    assert second.json()["error"] == "integration_unavailable"
+    assert second.headers["retry-after"] == "30"
+    assert len(onec.emulator.journal.matching("GET", "*")) == calls  # nothing sent while open
+
+
+# --- the database going away under a running API ----------------------------------------------
+
+
+@pytest.fixture
+def private_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL of this test alone, which the test may stop (never the shared server)."""
+    server = EmbeddedPostgres(tmp_path / "pg", database="outage")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_a_database_outage_is_a_503_not_a_500(
+    private_postgres: EmbeddedPostgres, settings_factory: Any
+) -> None:
+    from switchboard import domains
+    from switchboard.core.db.migrate import upgrade_async
+    from switchboard.main import create_app
+
+    url = private_postgres.start()
+    await upgrade_async(url)
+    settings = settings_factory(DATABASE_URL=url, EVENT_BUS="postgres")
+    async with domains.open_runtime(settings, database_url=url) as runtime:
+        app = create_app(settings, runtime=runtime)
+        async with _serving(app) as client:
+            assert (await client.get("/api/dicts/po-types")).status_code == 200
+            assert (await client.get("/api/dicts/events/poll")).status_code == 200
+            private_postgres.stop()  # PostgreSQL goes away under the running API
+            uncached = await client.get(
+                "/api/dicts/interference", headers={"Accept-Language": "en"}
+            )
+            poll = await client.get("/api/dicts/events/poll")
+            health = await client.get("/api/health/db")
+    assert uncached.status_code == 503, uncached.text
+    assert uncached.json() == {
+        "error": "database_unavailable",
+        "message": "The database is unavailable; try again later.",
+    }
+    assert uncached.headers["x-request-id"]
+    assert poll.status_code == 503, poll.text
+    assert poll.json()["error"] == "database_unavailable"
+    assert health.status_code == 503

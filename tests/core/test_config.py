@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from switchboard.config import BusBackend, SettingsError, load_settings
+from switchboard.config import BusBackend, Settings, SettingsError, load_settings
 from tests.conftest import make_settings
 
 
@@ -93,3 +93,47 @@ def test_cli_stops_with_one_line_naming_the_variable(tmp_path: object) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1
     assert "APP_PORT" in lines[0]
+
+
+LONG = "x" * 32
+
+
+def _prod(**values: str) -> Settings:
+    base = {"ENV": "prod", "FRONT_SECRET": LONG, "METRICS_TOKEN": LONG}
+    return load_settings(_env_file=None, **{**base, **values})
+
+
+def test_production_needs_a_metrics_token() -> None:
+    with pytest.raises(SettingsError, match="METRICS_TOKEN"):
+        load_settings(_env_file=None, ENV="prod", FRONT_SECRET=LONG, METRICS_TOKEN="")
+
+
+@pytest.mark.parametrize(
+    "variable",
+    ["FRONT_SECRET", "FRONT_BEARER_TOKEN", "METRICS_TOKEN", "OPS_TOKEN", "CHATWOOT_WEBHOOK_SECRET"],
+)
+def test_production_refuses_short_secrets(variable: str) -> None:
+    short = "s" * 31
+    with pytest.raises(SettingsError) as caught:
+        _prod(**{variable: short})
+    assert variable in str(caught.value)
+    assert short not in str(caught.value)
+    assert _prod(**{variable: "s" * 32})  # 32 characters are enough
+
+
+def test_short_secrets_are_fine_outside_production() -> None:
+    settings = make_settings(ENV="dev", FRONT_SECRET="short", OPS_TOKEN="short")
+    assert settings.front_auth_enabled()
+
+
+def test_api_docs_are_on_except_in_production_unless_asked() -> None:
+    assert make_settings(ENV="dev").docs_enabled() is True
+    assert make_settings(ENV="dev", API_DOCS="false").docs_enabled() is False
+    assert _prod().docs_enabled() is False
+    assert _prod(API_DOCS="true").docs_enabled() is True
+
+
+def test_header_limit_is_bounded() -> None:
+    assert make_settings().max_header_bytes == 32 * 1024
+    with pytest.raises(SettingsError, match="MAX_HEADER_BYTES"):
+        load_settings(_env_file=None, MAX_HEADER_BYTES="100")

@@ -20,6 +20,12 @@ def secret_matches(given: str | None, expected: str) -> bool:
     return secrets.compare_digest(given.encode(), expected.encode())
 
 
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The token of `Authorization: Bearer <token>`, or None."""
+    scheme, _, token = (headers.get("authorization") or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def front_request_allowed(settings: CoreSettings, headers: Mapping[str, str]) -> bool:
     secret = settings.front_secret.get_secret_value()
     bearer = settings.front_bearer_token.get_secret_value() or secret
@@ -27,5 +33,4 @@ def front_request_allowed(settings: CoreSettings, headers: Mapping[str, str]) ->
         return True
     if secret_matches(headers.get("x-front-secret"), secret):
         return True
-    scheme, _, token = (headers.get("authorization") or "").partition(" ")
-    return scheme.lower() == "bearer" and secret_matches(token.strip(), bearer)
+    return secret_matches(bearer_token(headers), bearer)

@@ -1,7 +1,8 @@
 """Route classes shared by the API: strict query strings and the front-end auth of seed 001.
 
 They do their checks before FastAPI resolves the endpoint's parameters; as route classes rather
-than dependencies they cost next to nothing on the hottest endpoints.
+than dependencies they cost next to nothing on the hottest endpoints. Each also documents, in
+OpenAPI, the error answers it can give (with the `ErrorBody` schema), on every endpoint it serves.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from switchboard.core.auth import front_request_allowed
-from switchboard.core.errors import BadRequest, Unauthorized
+from switchboard.core.errors import BadRequest, Unauthorized, error_responses, excerpt_names
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -24,6 +25,20 @@ class StrictQueryRoute(APIRoute):
     """Refuses query parameters the endpoint does not declare, instead of silently ignoring a
     misspelt filter and returning everything. The allowed names come from the endpoint's own
     signature (and its dependencies), so they can never drift from what it reads."""
+
+    #: Error answers every endpoint of this class can give (an endpoint may add its own).
+    error_statuses: tuple[int, ...] = (400, 503)
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        declared = options.pop("responses", None) or {}
+        super().__init__(
+            path,
+            endpoint,
+            responses={**error_responses(*self.error_statuses), **declared},
+            **options,
+        )
+        if _has_parameters(self.dependant) and 422 not in self.responses:
+            self.responses[422] = error_responses(422)[422]
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -36,7 +51,7 @@ class StrictQueryRoute(APIRoute):
                 raise BadRequest(
                     "unknown_filter",
                     "Unknown filter {names}; allowed: {allowed}.",
-                    names=", ".join(sorted(set(unknown))),
+                    names=excerpt_names(unknown),
                     allowed=listed,
                 )
             return await handler(request)
@@ -47,6 +62,8 @@ class StrictQueryRoute(APIRoute):
 class FrontRoute(StrictQueryRoute):
     """An endpoint of the front-end API: `X-Front-Secret` or `Authorization: Bearer`
     (seed 001), checked in constant time; open only while both secrets are unset."""
+
+    error_statuses = (400, 401, 429, 503)
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -61,6 +78,20 @@ class FrontRoute(StrictQueryRoute):
             return await handler(request)
 
         return authorized
+
+
+def _has_parameters(dependant: Dependant) -> bool:
+    """Whether FastAPI validates anything of the request for this endpoint (then 422 can
+    happen)."""
+    if (
+        dependant.query_params
+        or dependant.path_params
+        or dependant.header_params
+        or dependant.cookie_params
+        or dependant.body_params
+    ):
+        return True
+    return any(_has_parameters(dependency) for dependency in dependant.dependencies)
 
 
 def _query_names(dependant: Dependant) -> set[str]:

@@ -50,6 +50,16 @@ def split_csv(value: Any) -> Any:
     return value
 
 
+#: Secrets that callers present to us must be at least this long in production.
+MIN_PROD_SECRET_LENGTH = 32
+
+
+def inbound_secret(alias: str) -> Any:
+    """A secret that callers present to us (not one we present to a peer): with ENV=prod it
+    must be at least `MIN_PROD_SECRET_LENGTH` characters when set."""
+    return Field(SecretStr(""), validation_alias=alias, json_schema_extra={"inbound_secret": True})
+
+
 class SettingsSection(BaseSettings):
     """A group of settings owned by one part of the platform."""
 
@@ -84,8 +94,17 @@ class CoreSettings(SettingsSection):
         "INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", validation_alias="LOG_LEVEL"
     )
     log_format: LogFormat = Field(LogFormat.AUTO, validation_alias="LOG_FORMAT")
-    metrics_token: SecretStr = Field(SecretStr(""), validation_alias="METRICS_TOKEN")
+    metrics_token: SecretStr = inbound_secret("METRICS_TOKEN")
     access_log: AccessLog = Field(AccessLog.ERRORS, validation_alias="ACCESS_LOG")
+
+    # --- exposure: operations endpoints, API documentation, request limits -------------------
+    #: Bearer token for /api/health/dependencies (besides the front credentials).
+    ops_token: SecretStr = inbound_secret("OPS_TOKEN")
+    #: /docs, /redoc and /openapi.json; unset: on, except with ENV=prod.
+    api_docs: bool | None = Field(None, validation_alias="API_DOCS")
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, le=1024 * 1024, validation_alias="MAX_HEADER_BYTES"
+    )
 
     # --- database ----------------------------------------------------------------------------
     database_url: SecretStr | None = Field(None, validation_alias="DATABASE_URL")
@@ -119,8 +138,8 @@ class CoreSettings(SettingsSection):
     )
 
     # --- front-end auth (seed 001) -----------------------------------------------------------
-    front_secret: SecretStr = Field(SecretStr(""), validation_alias="FRONT_SECRET")
-    front_bearer_token: SecretStr = Field(SecretStr(""), validation_alias="FRONT_BEARER_TOKEN")
+    front_secret: SecretStr = inbound_secret("FRONT_SECRET")
+    front_bearer_token: SecretStr = inbound_secret("FRONT_BEARER_TOKEN")
     openid_issuer: AnyHttpUrl | None = Field(None, validation_alias="OPENID_ISSUER")
     openid_client_id: str = Field("", validation_alias="OPENID_CLIENT_ID")
     openid_client_secret: SecretStr = Field(SecretStr(""), validation_alias="OPENID_CLIENT_SECRET")
@@ -168,7 +187,33 @@ class CoreSettings(SettingsSection):
             raise ValueError(
                 "ENV=prod needs FRONT_SECRET or FRONT_BEARER_TOKEN (auth is off without)"
             )
+        if not self.metrics_token.get_secret_value():
+            raise ValueError("ENV=prod needs METRICS_TOKEN (/metrics would be open without)")
+        short = [
+            alias
+            for alias, value in self.inbound_secrets().items()
+            if value and len(value) < MIN_PROD_SECRET_LENGTH
+        ]
+        if short:
+            raise ValueError(
+                f"{', '.join(short)}: shorter than {MIN_PROD_SECRET_LENGTH} characters, "
+                "too easy to guess for ENV=prod (e.g. `openssl rand -hex 32`)"
+            )
         return self
+
+    def inbound_secrets(self) -> dict[str, str]:
+        """Every secret that callers present to us, of every section: variable → value."""
+        found = {}
+        for name, field in type(self).model_fields.items():
+            extra = field.json_schema_extra
+            if isinstance(extra, dict) and extra.get("inbound_secret"):
+                value = getattr(self, name)
+                found[str(field.validation_alias)] = value.get_secret_value()
+        return found
+
+    def docs_enabled(self) -> bool:
+        """/docs, /redoc and /openapi.json: API_DOCS when set, else off only in production."""
+        return self.api_docs if self.api_docs is not None else self.env is not Environment.PROD
 
     # --- derived values --------------------------------------------------------------------------
     def configured_database_url(self) -> str | None:
