@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from switchboard.core.db.session import Database
-from switchboard.core.realtime.bus import Event, EventBus, InvalidEventId, MemoryBus
+from switchboard.core.realtime.bus import EventBus, MemoryBus, Subscription
+from switchboard.core.realtime.events import (
+    EVENTS,
+    Event,
+    EventModel,
+    InvalidEvent,
+    InvalidEventId,
+)
 from switchboard.core.settings import BusBackend, CoreSettings
 
-__all__ = ["Event", "EventBus", "InvalidEventId", "MemoryBus", "create_bus"]
+__all__ = [
+    "EVENTS",
+    "Event",
+    "EventBus",
+    "EventModel",
+    "InvalidEvent",
+    "InvalidEventId",
+    "MemoryBus",
+    "Subscription",
+    "create_bus",
+]
 
 
 def create_bus(settings: CoreSettings, database: Database) -> EventBus:
@@ -19,7 +36,7 @@ def create_bus(settings: CoreSettings, database: Database) -> EventBus:
         url = settings.redis_dsn()
         if url is None:
             raise ValueError("EVENT_BUS=redis needs REDIS_URL")
-        return RedisBus(url, prefix=settings.redis_prefix + "events:")
+        return RedisBus(database, url, prefix=settings.redis_prefix + "events:")
     from switchboard.core.realtime.postgres import PostgresBus
 
     return PostgresBus(database)

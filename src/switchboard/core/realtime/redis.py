@@ -1,94 +1,111 @@
-"""Events through Redis: PUBLISH for live delivery, a capped stream per channel for history."""
+"""Events recorded in PostgreSQL, woken through Redis.
+
+PostgreSQL stays the record: the event, its sequence number and the channel's head are written
+in the publisher's transaction exactly as with the PostgreSQL bus. Redis only carries the
+wake-up, a PUBLISH sent after the commit to one Redis channel that every process subscribes to.
+
+A wake-up can be lost (the PUBLISH fails, a listener is reconnecting; Redis pub/sub keeps
+nothing). Nothing depends on it: the record is the outbox, and each listener re-reads the heads
+of its subscribed channels every `resync_seconds` and after every reconnect, so a committed
+event reaches every subscriber within that time even when Redis is down. Redis holds no events
+and no keys, so it has nothing to trim.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
-import orjson
 import structlog
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from switchboard.core.realtime.bus import Event, InvalidEventId, ListeningBus, check_names
+from switchboard.core.db.session import Database, after_commit
+from switchboard.core.realtime.events import Event, EventModel, check_channel, check_event
+from switchboard.core.realtime.postgres import PostgresBus, wake_text
 
 log = structlog.get_logger(__name__)
 
 PREFIX = "switchboard:events:"
-
-# XADD and PUBLISH in one atomic step, so an event is never in the history without having been
-# announced, nor announced without being in the history.
-PUBLISH_SCRIPT = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
-                      'type', ARGV[2], 'data', ARGV[3])
-redis.call('PUBLISH', KEYS[1], id .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[3])
-return id
-"""
+#: A PUBLISH that takes longer than this is given up; the safety net delivers the event.
+PUBLISH_TIMEOUT_SECONDS = 2.0
 
 
-def stream_id_key(event_id: str) -> tuple[int, int]:
-    millis, _, sequence = event_id.partition("-")
-    if not (millis.isdigit() and sequence.isdigit()):
-        raise InvalidEventId(event_id)
-    return int(millis), int(sequence)
-
-
-class RedisBus(ListeningBus):
+class RedisBus(PostgresBus):
     name = "redis"
 
     def __init__(
         self,
+        database: Database,
         url: str,
         *,
-        history_size: int = 10_000,
-        reconnect_delay: float = 1.0,
         prefix: str = PREFIX,
+        reconnect_delay: float = 1.0,
+        resync_seconds: float = 2.0,
     ) -> None:
-        super().__init__(reconnect_delay=reconnect_delay)
+        super().__init__(database, reconnect_delay=reconnect_delay, resync_seconds=resync_seconds)
         self.url = url
-        self.history_size = history_size
-        self.prefix = prefix
-        self.redis: aioredis.Redis = aioredis.from_url(url)
-        self._publish_script = self.redis.register_script(PUBLISH_SCRIPT)
-        self._last_seen: dict[str, str] = {}
+        self.wake_channel = prefix + "wake"
+        #: The listener's connection shows under this name in `CLIENT LIST`.
+        self.listener_name = prefix + "listener"
+        self.redis: aioredis.Redis = aioredis.from_url(
+            url,
+            socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
+            socket_timeout=PUBLISH_TIMEOUT_SECONDS,
+        )
 
     async def stop(self) -> None:
         await super().stop()
         await self.redis.aclose()
 
-    async def publish(self, channel: str, event_type: str, data: dict[str, Any]) -> Event:
-        check_names(channel, event_type)
-        raw_id = await self._publish_script(
-            keys=[self.prefix + channel], args=[self.history_size, event_type, orjson.dumps(data)]
-        )
-        return Event(raw_id.decode(), channel, event_type, data)
+    async def publish(self, channel: str, event: EventModel) -> Event:
+        delivered = await super().publish(channel, event)
+        await self._announce(delivered)
+        return delivered
 
-    async def history(self, channel: str, after: str, limit: int = 1000) -> list[Event]:
-        stream_id_key(after)
-        entries = await self.redis.xrange(self.prefix + channel, min="(" + after, count=limit)
-        return [self._from_entry(channel, entry_id, fields) for entry_id, fields in entries or []]
+    async def publish_on_commit(
+        self, session: AsyncSession, channel: str, event: EventModel
+    ) -> None:
+        check_channel(channel)
+        check_event(event)
+        seq = await self._record(await session.connection(), channel, event)
 
-    def sort_key(self, event_id: str) -> tuple[int, int]:
-        return stream_id_key(event_id)
+        async def announce() -> None:
+            await self._announce(Event(channel, seq, event))
 
-    @staticmethod
-    def _from_entry(channel: str, entry_id: Any, fields: Any) -> Event:
-        # redis-py returns bytes for both (the client is created without decode_responses).
-        return Event(
-            entry_id.decode(), channel, fields[b"type"].decode(), orjson.loads(fields[b"data"])
-        )
+        after_commit(session, announce)
+
+    async def _record(self, connection: AsyncConnection, channel: str, event: EventModel) -> int:
+        return await self.store.append(connection, channel, event)
+
+    async def _announce(self, event: Event) -> None:
+        message = f"{event.seq} {wake_text(event.channel, event.payload)}"
+        try:
+            await self.redis.publish(self.wake_channel, message)
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "event wake-up not sent; subscribers catch up from the record",
+                channel=event.channel,
+                seq=event.seq,
+                error=str(exc),
+                within_seconds=self.resync_seconds,
+            )
 
     async def _listen_forever(self) -> None:
         while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            # A client of its own without a read timeout: a quiet channel is not a dead one.
+            client: aioredis.Redis = aioredis.from_url(
+                self.url, health_check_interval=15, client_name=self.listener_name
+            )
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe(self.prefix + "*")
-                await self._catch_up()
+                await pubsub.subscribe(self.wake_channel)
                 self._connected.set()
+                await self._resync_safely()
                 async for message in pubsub.listen():
-                    if message["type"] == "pmessage":
-                        self._receive(message["channel"], message["data"])
+                    if message["type"] == "message":
+                        self._receive(message["data"].decode())
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -98,19 +115,4 @@ class RedisBus(ListeningBus):
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-    def _receive(self, key: bytes, payload: bytes) -> None:
-        channel = key.decode().removeprefix(self.prefix)
-        raw_id, event_type, data = payload.split(b"\n", 2)
-        event = Event(raw_id.decode(), channel, event_type.decode(), orjson.loads(data))
-        self._last_seen[event.channel] = event.id
-        self._dispatch(event)
-
-    async def _catch_up(self) -> None:
-        for channel in self._channels_with_subscribers():
-            last = self._last_seen.get(channel)
-            if last is None:
-                continue
-            for event in await self.history(channel, last):
-                self._last_seen[channel] = event.id
-                self._dispatch(event)
+                    await client.aclose()

@@ -1,5 +1,10 @@
-"""Server-Sent Events over the bus: heartbeats, `Last-Event-ID` resume, bounded lifetime, and a
-poll fallback for clients that cannot hold a stream open."""
+"""Server-Sent Events over the bus: heartbeats, exact `Last-Event-ID` resume, bounded lifetime,
+and a poll fallback for clients that cannot hold a stream open.
+
+Every stream starts with a frame that carries the channel's position as its `id`, so a browser
+that reconnects (after the stream's lifetime, a network blip) sends `Last-Event-ID` and misses
+nothing in between, even if it received no event at all.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,16 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 
 from switchboard.core.errors import BadRequest
-from switchboard.core.realtime.bus import EventBus, InvalidEventId
+from switchboard.core.realtime.bus import EventBus
+from switchboard.core.realtime.events import InvalidEventId
 
 # Tells EventSource how long to wait before it reconnects after the server closed the stream.
 RECONNECT_AFTER_MS = 2000
+POLL_PAGE = 500
 
 
 def requested_last_event_id(request: Request) -> str | None:
@@ -25,17 +31,18 @@ def requested_last_event_id(request: Request) -> str | None:
     return value.strip() or None if value else None
 
 
-def _validated(bus: EventBus, event_id: str | None) -> str | None:
-    if event_id is None:
+async def resume_point(bus: EventBus, channel: str, raw_id: str | None) -> int | None:
+    """The client's position in `channel`, or a 400 `invalid_event_id` for an id that is not a
+    plain number, does not fit, or is ahead of the channel."""
+    if raw_id is None:
         return None
     try:
-        bus.sort_key(event_id)
-    except InvalidEventId:
-        raise BadRequest("invalid_event_id", "Unknown event id (Last-Event-ID).") from None
-    return event_id
+        return await bus.resume_point(channel, raw_id)
+    except InvalidEventId as exc:
+        raise BadRequest("invalid_event_id", exc.message, head=exc.head) from None
 
 
-def event_stream(
+async def event_stream(
     request: Request,
     bus: EventBus,
     channel: str,
@@ -48,13 +55,15 @@ def event_stream(
     The stream ends after `max_lifetime_seconds` so that load balancers rebalance and no
     connection lives forever; the browser reconnects on its own and resumes where it stopped.
     """
-    after = _validated(bus, requested_last_event_id(request))
+    after = await resume_point(bus, channel, requested_last_event_id(request))
 
     async def frames() -> AsyncIterator[ServerSentEvent]:
         deadline = time.monotonic() + max_lifetime_seconds
-        yield ServerSentEvent(comment="connected", retry=RECONNECT_AFTER_MS)
-        async with bus.subscribe(channel) as subscription:
-            events = subscription.events(after).__aiter__()
+        async with bus.subscribe(channel, after) as subscription:
+            yield ServerSentEvent(
+                comment="connected", id=str(subscription.position), retry=RECONNECT_AFTER_MS
+            )
+            events = subscription.events().__aiter__()
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -64,7 +73,7 @@ def event_stream(
                 except (StopAsyncIteration, TimeoutError):
                     return
                 yield ServerSentEvent(
-                    data=orjson.dumps(event.data).decode(), event=event.type, id=event.id
+                    data=event.payload.model_dump_json(), event=event.type, id=event.id
                 )
 
     return EventSourceResponse(
@@ -76,10 +85,11 @@ def event_stream(
 
 
 async def poll_events(bus: EventBus, channel: str, after: str | None) -> dict[str, Any]:
-    """The poll fallback: events after `after`, and the id to ask from next time."""
-    after = _validated(bus, after)
-    if after is None:
-        return {"events": [], "last_event_id": None}
-    events = await bus.history(channel, after, limit=500)
-    last = events[-1].id if events else after
+    """The poll fallback: events after `after`, and the id to ask from next time. Without
+    `after`, no events and the channel's current position, to poll from."""
+    position = await resume_point(bus, channel, after)
+    if position is None:
+        return {"events": [], "last_event_id": str(await bus.head(channel))}
+    events = await bus.history(channel, position, limit=POLL_PAGE)
+    last = events[-1].id if events else str(position)
     return {"events": [event.as_json() for event in events], "last_event_id": last}
