@@ -63,13 +63,14 @@ def serve(
     import uvicorn
 
     from switchboard.main import create_app
+    from switchboard.ops.server import uvicorn_options
 
     settings = _settings()
     options: dict[str, Any] = {
         "host": host or settings.app_host,
         "port": port or settings.app_port,
-        "proxy_headers": bool(settings.trusted_proxies),
-        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+        # Header size limit, and X-Forwarded-For believed only from TRUSTED_PROXIES.
+        **uvicorn_options(settings),
         "log_config": None,
         "access_log": False,
     }

@@ -22,6 +22,7 @@ from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.core.db.migrate import upgrade_async
 from switchboard.domains import open_runtime
 from switchboard.main import create_app, on_start
+from switchboard.ops.server import uvicorn_options
 from switchboard.sandbox.runner import Sandbox, start_sandbox
 from switchboard.sandbox.server import LoopServer
 
@@ -151,7 +152,12 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
         overrides = _overrides(settings, sandbox, database_url)
         demo_settings = load_settings(**overrides)
         async with open_runtime(demo_settings, database_url=database_url) as runtime:
-            server = LoopServer(create_app(demo_settings, runtime=runtime), host=host, port=port)
+            server = LoopServer(
+                create_app(demo_settings, runtime=runtime),
+                host=host,
+                port=port,
+                options=uvicorn_options(demo_settings),
+            )
             await server.start()
             await on_start(runtime)
             worker = await _spawn_worker(overrides, worker_port)

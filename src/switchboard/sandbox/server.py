@@ -7,21 +7,29 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
+#: Defaults of every server started here. `proxy_headers=False`: uvicorn's own default believes
+#: `X-Forwarded-For` from 127.0.0.1, which would let any local client pick the address it is
+#: seen as (and so escape a rate limit); a caller that sits behind a proxy passes its options.
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "lifespan": "on",
+    "timeout_graceful_shutdown": 2,
+    "proxy_headers": False,
+    "h11_max_incomplete_event_size": 32 * 1024,
+}
 
-def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=2,
-    )
+
+def _config(
+    app: ASGIApp, host: str, port: int, options: Mapping[str, Any] | None = None
+) -> uvicorn.Config:
+    return uvicorn.Config(app, host=host, port=port, **{**DEFAULT_OPTIONS, **(options or {})})
 
 
 def _bound_port(server: uvicorn.Server) -> int:
@@ -33,12 +41,20 @@ def _bound_port(server: uvicorn.Server) -> int:
 
 
 class BackgroundServer:
-    """A uvicorn server in a daemon thread with its own event loop."""
+    """A uvicorn server in a daemon thread with its own event loop; `options` are uvicorn's
+    (they override `DEFAULT_OPTIONS`)."""
 
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.app = app
         self.host = host
-        self.server = uvicorn.Server(_config(app, host, port))
+        self.server = uvicorn.Server(_config(app, host, port, options))
         self._thread: threading.Thread | None = None
         self.port = port
 
@@ -72,12 +88,20 @@ class BackgroundServer:
 
 
 class LoopServer:
-    """A uvicorn server running as a task of the current event loop."""
+    """A uvicorn server running as a task of the current event loop; `options` are uvicorn's
+    (they override `DEFAULT_OPTIONS`)."""
 
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.host = host
         self.port = port
-        self.server = uvicorn.Server(_config(app, host, port))
+        self.server = uvicorn.Server(_config(app, host, port, options))
         # The owner of the process handles Ctrl+C and stops every server it started.
         self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         self._task: asyncio.Task[None] | None = None
