@@ -1,17 +1,29 @@
-"""The durable job queue's tables (procrastinate's schema, as shipped with the locked version).
+"""The durable job queue's tables: procrastinate 3.10.0's schema, and no other.
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22
 
-A later procrastinate upgrade adds a revision that applies the migration files procrastinate
-ships for that step (procrastinate/sql/migrations/*.sql), never by editing this one.
+The SQL is procrastinate's own (`procrastinate/sql/schema.sql` of the installed package; it is
+third-party code and is not copied here). What this revision freezes is *which* schema it
+creates: the SHA-256 of procrastinate 3.10.0's `schema.sql`. With any other schema installed it
+stops, before changing anything, and says so — otherwise a database created today and one
+created after a library upgrade would differ while both claim to be at revision 0002.
+
+Upgrading procrastinate is therefore a deliberate change, never a side effect of refreshing the
+lock: it needs a revision that moves databases from 3.10.0 to the new version with the migration
+files procrastinate ships for that step (`procrastinate/sql/migrations/`), and a way for this
+revision to still create 3.10.0's schema on a fresh database with the new package installed
+(procrastinate's migration files up to 3.10.0, fingerprinted like the schema here; note that they
+order two columns of `procrastinate_jobs` differently and add an enum value that must be
+committed before use). `tests/test_migrations.py` compares a fresh and an upgraded database.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from importlib import resources
+from importlib import metadata, resources
 
 from alembic import op
 
@@ -19,6 +31,32 @@ revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+PINNED_VERSION = "3.10.0"
+#: SHA-256 of `procrastinate/sql/schema.sql` as procrastinate 3.10.0 ships it.
+PINNED_SCHEMA_SHA256 = "c70ec4b400a60ad9592787653aae5ae77ae41bf801d56b5bd2712751a07f2009"
+
+
+class QueueSchemaMismatch(RuntimeError):
+    """The installed procrastinate ships another schema than the one this revision creates."""
+
+
+def pinned_schema() -> str:
+    """procrastinate 3.10.0's schema, read from the installed package after checking that it
+    is that one."""
+    script = resources.files("procrastinate.sql").joinpath("schema.sql").read_bytes()
+    digest = hashlib.sha256(script).hexdigest()
+    if digest != PINNED_SCHEMA_SHA256:
+        installed = metadata.version("procrastinate")
+        raise QueueSchemaMismatch(
+            f"revision 0002 creates the job queue of procrastinate {PINNED_VERSION}, but the "
+            f"installed procrastinate {installed} ships a different schema.sql "
+            f"(sha256 {digest[:12]}…, expected {PINNED_SCHEMA_SHA256[:12]}…); install the "
+            f"locked version (uv.lock) or add the migration revision for the upgrade "
+            f"(see this revision's docstring)"
+        )
+    return script.decode("utf-8")
+
 
 PROCRASTINATE_OBJECTS = r"""
 DROP TABLE IF EXISTS procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs,
@@ -40,8 +78,7 @@ DROP TYPE IF EXISTS procrastinate_job_status, procrastinate_job_event_type,
 
 
 def upgrade() -> None:
-    schema = resources.files("procrastinate.sql").joinpath("schema.sql").read_text("utf-8")
-    _run_script(schema)
+    _run_script(pinned_schema())
 
 
 def downgrade() -> None:
