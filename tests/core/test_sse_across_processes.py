@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from switchboard.consultations.dictionaries.events import DictionariesChanged
 from switchboard.core.db import Database
 from switchboard.core.realtime import EventBus
 from tests.servers import free_port, platform_env, switchboard_process, wait_until_up
@@ -36,16 +37,22 @@ async def _read_events(lines: AsyncIterator[str], count: int) -> list[dict[str, 
     return events
 
 
-async def _wait_connected(lines: AsyncIterator[str]) -> None:
+async def _wait_connected(lines: AsyncIterator[str]) -> str:
+    """Wait for the opening frame; the position it gives as its id."""
+    connected = False
     async for line in lines:
         if line.startswith(": connected"):
-            return
+            connected = True
+        elif connected and line.startswith("id:"):
+            return line.partition(":")[2].strip()
+    raise AssertionError("the stream ended before its opening frame")
 
 
 @pytest.fixture(params=["postgres", "redis"])
 async def publisher(
     request: pytest.FixtureRequest, clean_database: str
 ) -> AsyncIterator[tuple[EventBus, dict[str, str]]]:
+    database = Database(clean_database)
     if request.param == "redis":
         url = os.environ.get("REDIS_URL")
         if not url:
@@ -53,20 +60,17 @@ async def publisher(
         from switchboard.core.realtime.redis import RedisBus
 
         prefix = f"switchboard-test-{uuid.uuid4().hex[:8]}:"
-        bus: EventBus = RedisBus(url, prefix=prefix + "events:")
+        bus: EventBus = RedisBus(database, url, prefix=prefix + "events:")
         env = {"EVENT_BUS": "redis", "REDIS_URL": url, "REDIS_PREFIX": prefix}
-        database = None
     else:
         from switchboard.core.realtime.postgres import PostgresBus
 
-        database = Database(clean_database)
         bus = PostgresBus(database)
         env = {"EVENT_BUS": "postgres"}
     await bus.start()
     yield bus, env
     await bus.stop()
-    if database is not None:
-        await database.dispose()
+    await database.dispose()
 
 
 async def test_event_reaches_sse_client_of_another_process_and_resumes(
@@ -86,10 +90,8 @@ async def test_event_reaches_sse_client_of_another_process_and_resumes(
             async with client.stream("GET", "/api/dicts/events") as stream:
                 assert stream.headers["content-type"].startswith("text/event-stream")
                 lines = stream.aiter_lines()
-                await _wait_connected(lines)
-                first = await bus.publish(
-                    "dicts", "dictionaries.changed", {"catalogs": ["po_types"]}
-                )
+                assert await _wait_connected(lines) == "0"
+                first = await bus.publish("dicts", DictionariesChanged(catalogs=["po_types"]))
                 (received,) = await asyncio.wait_for(_read_events(lines, 1), 15)
             assert received == {
                 "event": "dictionaries.changed",
@@ -97,12 +99,14 @@ async def test_event_reaches_sse_client_of_another_process_and_resumes(
                 "data": '{"catalogs":["po_types"]}',
             }
             # While the client is away two more events happen; it resumes and gets exactly them.
-            await bus.publish("dicts", "dictionaries.changed", {"catalogs": ["questions"]})
-            await bus.publish("dicts", "dictionaries.changed", {"catalogs": ["interference"]})
+            await bus.publish("dicts", DictionariesChanged(catalogs=["questions"]))
+            await bus.publish("dicts", DictionariesChanged(catalogs=["interference"]))
             async with client.stream(
                 "GET", "/api/dicts/events", headers={"Last-Event-ID": first.id}
             ) as stream:
-                missed = await asyncio.wait_for(_read_events(stream.aiter_lines(), 2), 15)
+                lines = stream.aiter_lines()
+                assert await _wait_connected(lines) == first.id
+                missed = await asyncio.wait_for(_read_events(lines, 2), 15)
             assert [e["data"] for e in missed] == [
                 '{"catalogs":["questions"]}',
                 '{"catalogs":["interference"]}',
@@ -116,11 +120,41 @@ async def test_event_reaches_sse_client_of_another_process_and_resumes(
             # clients reconnect (and rebalance) with their Last-Event-ID.
             started = asyncio.get_running_loop().time()
             async with client.stream("GET", "/api/dicts/events") as stream:
-                lines = [line async for line in stream.aiter_lines()]
+                whole = [line async for line in stream.aiter_lines()]
             lasted = asyncio.get_running_loop().time() - started
-            assert any(line.startswith(": ping") for line in lines)
-            assert any(line.startswith("retry:") for line in lines)
+            assert any(line.startswith(": ping") for line in whole)
+            assert any(line.startswith("retry:") for line in whole)
             assert 5 <= lasted < 15
             bad = await client.get("/api/dicts/events", headers={"Last-Event-ID": "bogus"})
             assert bad.status_code == 400
             assert bad.json()["error"] == "invalid_event_id"
+
+
+async def test_a_client_that_saw_no_event_resumes_from_the_opening_position(
+    publisher: tuple[EventBus, dict[str, str]], clean_database: str, tmp_path: Path
+) -> None:
+    """The opening frame's id is what the browser sends back as Last-Event-ID: an event
+    published while it reconnects is not lost even if the stream before carried none."""
+    bus, bus_env = publisher
+    await bus.publish("dicts", DictionariesChanged(catalogs=["po_types"]))
+    port = free_port()
+    env = platform_env(clean_database, **bus_env, SSE_HEARTBEAT_SECONDS="1")
+    with switchboard_process(
+        "serve", "--port", str(port), env=env, log=tmp_path / "serve.log"
+    ) as api:
+        base = f"http://127.0.0.1:{port}"
+        await asyncio.to_thread(wait_until_up, base + "/api/health", api)
+        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+            async with client.stream("GET", "/api/dicts/events") as stream:
+                position = await _wait_connected(stream.aiter_lines())
+            assert position == "1"
+            # Between two connections of the same client:
+            during = await bus.publish("dicts", DictionariesChanged(catalogs=["questions"]))
+            async with client.stream(
+                "GET", "/api/dicts/events", headers={"Last-Event-ID": position}
+            ) as stream:
+                lines = stream.aiter_lines()
+                await _wait_connected(lines)
+                (received,) = await asyncio.wait_for(_read_events(lines, 1), 15)
+            assert received["id"] == during.id == "2"
+            assert received["data"] == '{"catalogs":["questions"]}'
