@@ -128,6 +128,7 @@ def test_short_secrets_are_fine_outside_production() -> None:
 
 def test_api_docs_are_on_except_in_production_unless_asked() -> None:
     assert make_settings(ENV="dev").docs_enabled() is True
+    assert make_settings(ENV="dev", API_DOCS="").docs_enabled() is True  # as in .env.example
     assert make_settings(ENV="dev", API_DOCS="false").docs_enabled() is False
     assert _prod().docs_enabled() is False
     assert _prod(API_DOCS="true").docs_enabled() is True

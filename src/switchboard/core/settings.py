@@ -169,6 +169,11 @@ class CoreSettings(SettingsSection):
     def _csv(cls, value: Any) -> Any:
         return split_csv(value)
 
+    @field_validator("api_docs", mode="before")
+    @classmethod
+    def _empty_means_default(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("allowed_origins")
     @classmethod
     def _origins_are_urls_or_star(cls, value: list[str]) -> list[str]:
