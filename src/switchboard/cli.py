@@ -10,6 +10,7 @@ import orjson
 import typer
 
 from switchboard.config import Settings, SettingsError, load_settings
+from switchboard.core.housekeeping import STALLED_AFTER_SECONDS, STALLED_CHECK_SECONDS
 
 app = typer.Typer(
     name="switchboard",
@@ -41,10 +42,33 @@ def demo(
 ) -> None:
     """Start everything on embedded defaults: PostgreSQL in ./var, the 1C and Chatwoot
     emulators with demo data, the API and a worker. Prints every URL; Ctrl+C stops it all."""
+    _refuse_in_production("demo")
     from switchboard.demo import run_demo
 
     settings = _settings(ENV="demo", **({} if _has_log_format() else {"LOG_FORMAT": "console"}))
     sys.exit(asyncio.run(run_demo(settings, host=host, port=port)))
+
+
+def _refuse_in_production(command: str) -> None:
+    """The demo and the emulators stand in for real systems: never next to production data."""
+    from pydantic import Field, ValidationError
+
+    from switchboard.core.settings import Environment, SettingsSection
+
+    class Deployment(SettingsSection):
+        env: Environment = Field(Environment.DEV, validation_alias="ENV")
+
+    try:
+        environment = Deployment().env
+    except ValidationError:
+        return  # the command's own settings check reports a bad ENV
+    if environment is Environment.PROD:
+        typer.echo(
+            f"switchboard: {command} is not available with ENV=prod "
+            "(it runs emulators in place of the real systems)",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 def _has_log_format() -> bool:
@@ -90,9 +114,19 @@ def worker(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve /metrics of this worker on this port (0: off).")
     ] = None,
+    stalled_after: Annotated[
+        float,
+        typer.Option(
+            min=1, help="Seconds without a heartbeat after which a worker counts as dead."
+        ),
+    ] = STALLED_AFTER_SECONDS,
+    stalled_check_every: Annotated[
+        float, typer.Option(min=0.5, help="Seconds between checks for jobs of dead workers.")
+    ] = STALLED_CHECK_SECONDS,
 ) -> None:
     """Run background jobs and periodic schedules (ETL every 15 minutes, users daily 03:00 UTC).
-    Start as many as you like, on as many hosts: each periodic job runs once per period."""
+    Start as many as you like, on as many hosts: each periodic job runs once per period. The job
+    of a worker that died is run again within about `stalled-after` + `stalled-check-every`."""
     from switchboard.worker_process import run_worker
 
     settings = _settings()
@@ -101,6 +135,8 @@ def worker(
             settings,
             concurrency=concurrency or settings.worker_concurrency,
             metrics_port=settings.worker_metrics_port if metrics_port is None else metrics_port,
+            stalled_after=stalled_after,
+            stalled_check_every=stalled_check_every,
         )
     )
 
@@ -134,6 +170,7 @@ def sandbox(
     empty: Annotated[bool, typer.Option(help="Start without the demo data set.")] = False,
 ) -> None:
     """Run the emulators of the external systems alone (1C:ЦЛ OData, Chatwoot)."""
+    _refuse_in_production("sandbox")
     from switchboard.sandbox.runner import run_sandbox_forever
 
     _settings()
@@ -146,18 +183,30 @@ def etl(
     queue: Annotated[
         bool, typer.Option(help="Queue it for a worker instead of running it here.")
     ] = False,
+    wait: Annotated[
+        bool, typer.Option(help="If a copy is running elsewhere, wait for it instead of failing.")
+    ] = False,
 ) -> None:
-    """Run one ETL job now, in the foreground, and print what it did."""
+    """Run one ETL job now, in the foreground, and print what it did. It takes the same
+    cluster-wide lock as a worker's copy: when a copy is running, it says so (exit code 3)."""
     from switchboard.worker import ETL_JOBS
 
     if job not in ETL_JOBS:
         typer.echo(f"switchboard: unknown ETL job {job!r}; known: {', '.join(ETL_JOBS)}", err=True)
         raise typer.Exit(2)
     from switchboard.core.http.errors import IntegrationError
+    from switchboard.core.jobs import AlreadyRunning
 
     settings = _settings()
     try:
-        result = asyncio.run(_run_etl(settings, job, queue=queue))
+        result = asyncio.run(_run_etl(settings, job, queue=queue, wait=wait))
+    except AlreadyRunning:
+        typer.echo(
+            f"switchboard: etl {job} not started: a copy is already running "
+            "(in a worker or another terminal); try again later or pass --wait",
+            err=True,
+        )
+        raise typer.Exit(3) from None
     except IntegrationError as exc:
         hint = " (a worker would retry it later)" if exc.retriable else ""
         typer.echo(f"switchboard: etl {job} failed: {exc}{hint}", err=True)
@@ -165,19 +214,19 @@ def etl(
     typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
 
 
-async def _run_etl(settings: Settings, job: str, *, queue: bool) -> Any:
+async def _run_etl(settings: Settings, name: str, *, queue: bool, wait: bool) -> Any:
     from switchboard.core.db.migrate import upgrade_async
     from switchboard.core.jobs import defer_unless_queued
     from switchboard.domains import open_runtime
     from switchboard.worker import ETL_JOBS
 
-    task, run = ETL_JOBS[job]
+    job = ETL_JOBS[name]
     async with open_runtime(settings) as runtime:
         await upgrade_async(runtime.database.url)
         if queue:
-            queued = await defer_unless_queued(runtime.jobs, task)
+            queued = await defer_unless_queued(runtime.jobs, job.task)
             return {"queued": queued, "note": None if queued else "a copy is already waiting"}
-        return await run(runtime)
+        return await job.run(runtime, wait=wait)
 
 
 def main() -> None:

@@ -22,8 +22,5 @@ MODULE = DomainModule(
     settings=ConsultationSettings,
     on_start=(hooks.queue_start_up_loads,),
     api_watchers=(hooks.watch_dictionary_changes,),
-    etl_jobs={
-        "load_dicts": (dictionary_tasks.load_dicts, dictionary_tasks.run_load_dicts),
-        "pull_users": (manager_tasks.pull_users, manager_tasks.run_pull_users),
-    },
+    etl_jobs={job.name: job for job in (*dictionary_tasks.ETL_JOBS, *manager_tasks.ETL_JOBS)},
 )

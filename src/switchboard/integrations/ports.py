@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -59,8 +59,13 @@ class ReferenceSource(Protocol):
     def catalog(self, catalog: ReferenceCatalog) -> AsyncIterator[list[CatalogItem]]:
         """Every element, a page at a time; elements the platform must not show are omitted."""
 
-    async def catalog_size(self, catalog: ReferenceCatalog) -> int:
-        """How many elements `catalog` yields now (to detect a catalog changing under a load)."""
+    async def catalog_keys(self, catalog: ReferenceCatalog) -> set[uuid.UUID]:
+        """The keys of every element `catalog` yields now, read at once (not paged)."""
+
+    async def catalog_items(
+        self, catalog: ReferenceCatalog, keys: Collection[uuid.UUID]
+    ) -> list[CatalogItem]:
+        """The elements with these keys that `catalog` yields now (absent ones are left out)."""
 
 
 class StaffSource(Protocol):

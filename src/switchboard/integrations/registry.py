@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from switchboard.core.http import HttpKit
 from switchboard.integrations.chatwoot.client import ChatwootClient
 from switchboard.integrations.onec.adapter import OneCAdapter
-from switchboard.integrations.onec.client import OneCClient
 from switchboard.integrations.ports import HealthCheck, ReferenceSource, StaffSource
 from switchboard.integrations.settings import IntegrationSettings
 
@@ -31,15 +30,7 @@ class Adapters:
 def build_adapters(settings: IntegrationSettings, kit: HttpKit) -> Adapters:
     adapters = Adapters()
     if settings.odata_baseurl_cl is not None:
-        onec = OneCAdapter(
-            OneCClient.connect(
-                kit,
-                str(settings.odata_baseurl_cl),
-                settings.odata_user,
-                settings.odata_password.get_secret_value(),
-                page_size=settings.odata_page_size,
-            )
-        )
+        onec = OneCAdapter.from_settings(settings, kit)
         adapters.reference_source = onec
         adapters.staff_source = onec
         adapters.systems.append(onec)

@@ -132,3 +132,61 @@ async def test_the_cache_serves_until_a_load_changes_something(
     assert {p["description"] for p in after} == {"1С:Бухгалтерия 3.1", "1С:Розница 3.0"}
     metrics = runtime_with_dicts.metrics.render().decode()
     assert 'switchboard_cache_requests_total{cache="dictionaries",result="hit"}' in metrics
+
+
+async def _eventually(check: Any, timeout: float = 3.0) -> Any:
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(0.02)
+
+
+async def test_a_load_that_fails_half_way_still_invalidates_what_it_changed(
+    api: httpx.AsyncClient, runtime_with_dicts: Runtime, onec: RunningOneC
+) -> None:
+    from switchboard.core.http.errors import IntegrationError
+    from switchboard.sandbox.faults import Fault
+
+    assert {p["description"] for p in (await api.get("/api/dicts/po-types")).json()} == {
+        "1С:Бухгалтерия 3.0",
+        "1С:Розница 3.0",
+    }
+    onec.emulator.store.update(
+        "Catalog_ВидыПОДляКонсультаций", key("po-buh"), {"Description": "1С:Бухгалтерия 3.1"}
+    )
+    # 1C breaks down after the first catalogs: the last one (interference) cannot be read.
+    onec.emulator.faults.add(Fault(path="*/Catalog_ПомехиДляКонсультаций", status=500))
+    with pytest.raises(IntegrationError):
+        await run_load_dicts(runtime_with_dicts)
+
+    async def renamed() -> bool:
+        listed = (await api.get("/api/dicts/po-types")).json()
+        return "1С:Бухгалтерия 3.1" in {p["description"] for p in listed}
+
+    assert await _eventually(renamed)
+
+
+async def test_client_chosen_filters_cannot_grow_the_cache(
+    api: httpx.AsyncClient, runtime_with_dicts: Runtime
+) -> None:
+    import uuid
+
+    from switchboard.consultations.dictionaries.cache import DictionaryCache
+
+    cache = runtime_with_dicts.extension(DictionaryCache)
+    for _ in range(cache.max_entries + 200):
+        response = await api.get("/api/dicts/po-sections", params={"owner_key": str(uuid.uuid4())})
+        assert response.json() == []
+    assert len(cache) == cache.max_entries
+    # What is asked for keeps being served from the cache.
+    await api.get("/api/dicts/po-types")
+    await api.get("/api/dicts/po-sections", params={"owner_key": str(uuid.uuid4())})
+    registry = runtime_with_dicts.metrics.registry
+    labels = {"cache": "dictionaries", "result": "hit"}
+    hits = registry.get_sample_value("switchboard_cache_requests_total", labels) or 0
+    await api.get("/api/dicts/po-types")
+    assert registry.get_sample_value("switchboard_cache_requests_total", labels) == hits + 1

@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse
 from starlette.responses import Response
 
 from switchboard.consultations.dictionaries import schemas, service
 from switchboard.consultations.dictionaries.cache import DictionaryCache
 from switchboard.core.cache import cached_response
-from switchboard.core.db import Database
 from switchboard.core.realtime.sse import event_stream, poll_events
 from switchboard.core.routing import FrontRoute
 from switchboard.runtime import runtime_of
@@ -26,13 +26,20 @@ LanguageFilter = Annotated[schemas.Language | None, Query(description="ru or uz"
 
 
 async def _serve(
-    request: Request, key: str, load: Callable[[Database], Awaitable[bytes]]
+    request: Request, key: str, load: Callable[[AsyncSession], Awaitable[bytes]]
 ) -> Response:
-    """The cached answer under `key`, loaded from the database on a miss."""
+    """The cached answer under `key`, read from the database on a miss.
+
+    The transaction is opened here, on a miss only, rather than by a session dependency: a cache
+    hit then costs no session at all.
+    """
     runtime = runtime_of(request)
-    rendered = await runtime.extension(DictionaryCache).get_or_load(
-        key, lambda: load(runtime.database)
-    )
+
+    async def read() -> bytes:
+        async with runtime.database.transaction() as session:
+            return await load(session)
+
+    rendered = await runtime.extension(DictionaryCache).get_or_load(key, read)
     return cached_response(rendered, request.headers.get("if-none-match"))
 
 
@@ -54,7 +61,7 @@ async def po_sections(request: Request, owner_key: GuidFilter = None) -> Respons
     return await _serve(
         request,
         f"po-sections:{owner_key}",
-        lambda db: service.po_sections(db, owner_key),
+        lambda session: service.po_sections(session, owner_key),
     )
 
 
@@ -67,7 +74,7 @@ async def question_categories(request: Request, language: LanguageFilter = None)
     return await _serve(
         request,
         f"categories:{language}",
-        lambda db: service.question_categories(db, language),
+        lambda session: service.question_categories(session, language),
     )
 
 
@@ -84,7 +91,7 @@ async def questions(
     return await _serve(
         request,
         f"questions:{language}:{category_key}",
-        lambda db: service.questions(db, language, category_key),
+        lambda session: service.questions(session, language, category_key),
     )
 
 
@@ -101,7 +108,7 @@ async def knowledge_base(
     return await _serve(
         request,
         f"knowledge-base:{po_type_key}:{po_section_key}",
-        lambda db: service.knowledge_base(db, po_type_key, po_section_key),
+        lambda session: service.knowledge_base(session, po_type_key, po_section_key),
     )
 
 
@@ -126,7 +133,7 @@ async def events(
     ] = None,
 ) -> Response:
     runtime = runtime_of(request)
-    return event_stream(
+    return await event_stream(
         request,
         runtime.bus,
         service.CHANNEL,

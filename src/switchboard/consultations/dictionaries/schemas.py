@@ -59,10 +59,12 @@ class CatalogLoad(BaseModel):
     """What one load of one catalog did."""
 
     catalog: str
+    #: Rows read from 1C, those the pages missed included.
     received: int
     changed: int
     deleted: int
-    complete: bool
+    #: Rows the pages missed (the catalog moved under the paging), read afterwards by key.
+    missed: int = 0
 
 
 class LoadReport(BaseModel):

@@ -1,18 +1,23 @@
-"""Loading the dictionaries from the accounting system and reading them for the booking form."""
+"""Loading the dictionaries from the accounting system and reading them for the booking form.
+
+Functions here take the caller's `AsyncSession` and never commit: the job (`tasks.py`) opens one
+short transaction per page, the endpoints one per cache miss.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
 import structlog
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.consultations.dictionaries import repository, schemas
+from switchboard.consultations.dictionaries.events import DictionariesChanged
 from switchboard.consultations.dictionaries.models import (
     Interference,
     KnowledgeBaseEntry,
@@ -22,60 +27,38 @@ from switchboard.consultations.dictionaries.models import (
     QuestionCategory,
 )
 from switchboard.core.cache import ResponseCache
-from switchboard.core.db import Database
 from switchboard.core.realtime import EventBus
-from switchboard.integrations.ports import ReferenceCatalog, ReferenceSource
+from switchboard.integrations.ports import CatalogItem, ReferenceCatalog
 
 log = structlog.get_logger(__name__)
 
 CHANNEL = "dicts"
-CHANGED = "dictionaries.changed"
+CHANGED = DictionariesChanged.event_name
 
 
-async def load_catalog(
-    source: ReferenceSource, database: Database, catalog: ReferenceCatalog
-) -> schemas.CatalogLoad:
-    """Full load of one catalog. Each page commits on its own (no long transaction holding back
-    vacuum); rows missing from 1C are marked deleted only when the load saw the whole catalog."""
-    model = repository.MODELS[catalog]
-    seen: set[uuid.UUID] = set()
-    changed = deleted = 0
-    async for page in source.catalog(catalog):
-        async with database.transaction() as session:
-            changed += await repository.upsert(session, model, page)
-        seen.update(item.ref_key for item in page)
-    # Paging by $skip can miss or repeat a row if the catalog changes during the load; then the
-    # counts differ, and marking "missing" rows deleted would be wrong. Next load will settle it.
-    complete = await source.catalog_size(catalog) == len(seen)
-    if complete:
-        async with database.transaction() as session:
-            deleted = await repository.mark_missing_deleted(session, model, seen)
-    else:
-        log.warning("catalog changed during load; deletions deferred", catalog=catalog.value)
-    return schemas.CatalogLoad(
-        catalog=catalog.value,
-        received=len(seen),
-        changed=changed,
-        deleted=deleted,
-        complete=complete,
-    )
+async def store_page(
+    session: AsyncSession, bus: EventBus, catalog: ReferenceCatalog, items: Sequence[CatalogItem]
+) -> int:
+    """Write a page of `catalog` from 1C; returns how many rows changed. A change is announced
+    with the page's transaction, so caches learn of it even if a later page fails."""
+    changed = await repository.upsert(session, repository.MODELS[catalog], items)
+    if changed:
+        await announce(session, bus, catalog)
+    return changed
 
 
-async def load_dictionaries(
-    source: ReferenceSource, database: Database, bus: EventBus
-) -> schemas.LoadReport:
-    started = time.perf_counter()
-    loads = [await load_catalog(source, database, catalog) for catalog in ReferenceCatalog]
-    report = schemas.LoadReport(catalogs=loads, seconds=round(time.perf_counter() - started, 3))
-    if report.changed_catalogs:
-        await bus.publish(CHANNEL, CHANGED, {"catalogs": report.changed_catalogs})
-    log.info(
-        "dictionaries loaded",
-        changed=report.changed_catalogs,
-        rows=sum(c.received for c in loads),
-        seconds=report.seconds,
-    )
-    return report
+async def mark_deleted_except(
+    session: AsyncSession, bus: EventBus, catalog: ReferenceCatalog, live: Collection[uuid.UUID]
+) -> int:
+    """Rows of `catalog` that 1C no longer has (keys not in `live`) get the deletion mark."""
+    deleted = await repository.mark_missing_deleted(session, repository.MODELS[catalog], live)
+    if deleted:
+        await announce(session, bus, catalog)
+    return deleted
+
+
+async def announce(session: AsyncSession, bus: EventBus, catalog: ReferenceCatalog) -> None:
+    await bus.publish_on_commit(session, CHANNEL, DictionariesChanged(catalogs=[catalog.value]))
 
 
 def render(rows: Sequence[Any], schema: type[BaseModel]) -> bytes:
@@ -83,40 +66,38 @@ def render(rows: Sequence[Any], schema: type[BaseModel]) -> bytes:
 
 
 async def _rendered(
-    database: Database, model: type[Any], schema: type[BaseModel], **filters: object
+    session: AsyncSession, model: type[Any], schema: type[BaseModel], **filters: object
 ) -> bytes:
-    async with database.transaction() as session:
-        rows = await repository.live_rows(session, model, **filters)
-    return render(rows, schema)
+    return render(await repository.live_rows(session, model, **filters), schema)
 
 
-async def po_types(database: Database) -> bytes:
-    return await _rendered(database, POType, schemas.POTypeReadSimple)
+async def po_types(session: AsyncSession) -> bytes:
+    return await _rendered(session, POType, schemas.POTypeReadSimple)
 
 
-async def po_sections(database: Database, owner_key: uuid.UUID | None) -> bytes:
-    return await _rendered(database, POSection, schemas.POSectionRead, owner_key=owner_key)
+async def po_sections(session: AsyncSession, owner_key: uuid.UUID | None) -> bytes:
+    return await _rendered(session, POSection, schemas.POSectionRead, owner_key=owner_key)
 
 
-async def question_categories(database: Database, language: str | None) -> bytes:
+async def question_categories(session: AsyncSession, language: str | None) -> bytes:
     return await _rendered(
-        database, QuestionCategory, schemas.OnlineQuestionCategoryRead, language=language
+        session, QuestionCategory, schemas.OnlineQuestionCategoryRead, language=language
     )
 
 
 async def questions(
-    database: Database, language: str | None, category_key: uuid.UUID | None
+    session: AsyncSession, language: str | None, category_key: uuid.UUID | None
 ) -> bytes:
     return await _rendered(
-        database, Question, schemas.OnlineQuestionRead, language=language, category_key=category_key
+        session, Question, schemas.OnlineQuestionRead, language=language, category_key=category_key
     )
 
 
 async def knowledge_base(
-    database: Database, po_type_key: uuid.UUID | None, po_section_key: uuid.UUID | None
+    session: AsyncSession, po_type_key: uuid.UUID | None, po_section_key: uuid.UUID | None
 ) -> bytes:
     return await _rendered(
-        database,
+        session,
         KnowledgeBaseEntry,
         schemas.KnowledgeBaseEntry,
         po_type_key=po_type_key,
@@ -124,8 +105,8 @@ async def knowledge_base(
     )
 
 
-async def interference(database: Database) -> bytes:
-    return await _rendered(database, Interference, schemas.ConsultationInterferenceRead)
+async def interference(session: AsyncSession) -> bytes:
+    return await _rendered(session, Interference, schemas.ConsultationInterferenceRead)
 
 
 async def watch_changes(bus: EventBus, cache: ResponseCache, *, retry_delay: float = 1.0) -> None:

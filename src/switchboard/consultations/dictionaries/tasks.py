@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
 import structlog
 
-from switchboard.consultations.dictionaries.service import load_dictionaries
-from switchboard.core.jobs import runtime_of, singleton
+from switchboard.consultations.dictionaries import schemas, service
+from switchboard.core.jobs import EtlJob, Requirement, etl_task
+from switchboard.integrations.ports import ReferenceCatalog, ReferenceSource
 
 if TYPE_CHECKING:
     from switchboard.runtime import Runtime
@@ -17,19 +20,75 @@ log = structlog.get_logger(__name__)
 
 blueprint = procrastinate.Blueprint()
 
+ONEC_CATALOGS = Requirement(
+    met=lambda runtime: runtime.adapters.reference_source is not None,
+    missing="1C is not configured (ODATA_BASEURL_CL)",
+)
 
-async def run_load_dicts(runtime: Runtime) -> dict[str, Any]:
+
+async def load_catalog(
+    runtime: Runtime, source: ReferenceSource, catalog: ReferenceCatalog
+) -> schemas.CatalogLoad:
+    """Full load of one catalog, one short transaction per page (nothing long-held while 1C
+    answers).
+
+    Paging by `$skip` shifts when 1C deletes or adds a row mid-load, so a page can miss a row.
+    Deletions are therefore decided from the list of keys 1C has *after* the pages, and rows the
+    pages missed are read by key — a row that is live in 1C is never marked deleted.
+    """
+    seen: set[uuid.UUID] = set()
+    changed = 0
+    async for page in source.catalog(catalog):
+        async with runtime.database.transaction() as session:
+            changed += await service.store_page(session, runtime.bus, catalog, page)
+        seen.update(item.ref_key for item in page)
+    live = await source.catalog_keys(catalog)
+    missed = live - seen
+    if missed:
+        found = await source.catalog_items(catalog, missed)
+        log.info("rows missed by paging read by key", catalog=catalog.value, rows=len(found))
+        async with runtime.database.transaction() as session:
+            changed += await service.store_page(session, runtime.bus, catalog, found)
+        seen.update(item.ref_key for item in found)
+        # Keys 1C listed but no longer returns went away in between: they are not live.
+        live -= missed - {item.ref_key for item in found}
+    async with runtime.database.transaction() as session:
+        deleted = await service.mark_deleted_except(session, runtime.bus, catalog, live)
+    return schemas.CatalogLoad(
+        catalog=catalog.value,
+        received=len(seen),
+        changed=changed,
+        deleted=deleted,
+        missed=len(missed),
+    )
+
+
+async def load_dictionaries(runtime: Runtime) -> dict[str, Any]:
+    """Every reference catalog from 1C into `dict.*`; each change is announced as it commits."""
     source = runtime.adapters.reference_source
-    if source is None:
-        log.warning("load_dicts skipped: 1C is not configured (ODATA_BASEURL_CL)")
-        return {"skipped": "1C is not configured"}
-    report = await load_dictionaries(source, runtime.database, runtime.bus)
+    assert source is not None  # the job's requirement
+    started = time.perf_counter()
+    loads = [await load_catalog(runtime, source, catalog) for catalog in ReferenceCatalog]
+    report = schemas.LoadReport(catalogs=loads, seconds=round(time.perf_counter() - started, 3))
+    log.info(
+        "dictionaries loaded",
+        changed=report.changed_catalogs,
+        rows=sum(c.received for c in loads),
+        seconds=report.seconds,
+    )
     return report.model_dump()
 
 
-@blueprint.periodic(cron="*/15 * * * *", periodic_id="quarter-hourly")
-@blueprint.task(pass_context=True, **singleton("etl.load_dicts"))
-async def load_dicts(
-    context: procrastinate.JobContext, timestamp: int | None = None
-) -> dict[str, Any]:
-    return await run_load_dicts(runtime_of(context))
+LOAD_DICTS: EtlJob = etl_task(
+    blueprint,
+    "load_dicts",
+    cron="*/15 * * * *",
+    periodic_id="quarter-hourly",
+    requires=ONEC_CATALOGS,
+)(load_dictionaries)
+
+#: The queued job (`etl.load_dicts`) and the foreground runner, under their usual names.
+load_dicts = LOAD_DICTS.task
+run_load_dicts = LOAD_DICTS.run
+
+ETL_JOBS: list[EtlJob] = [LOAD_DICTS]

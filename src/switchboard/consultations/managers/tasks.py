@@ -9,7 +9,7 @@ import procrastinate
 import structlog
 
 from switchboard.consultations.managers.service import StaffSyncReport, apply_staff_page
-from switchboard.core.jobs import runtime_of, singleton
+from switchboard.core.jobs import EtlJob, Requirement, etl_task
 
 if TYPE_CHECKING:
     from switchboard.runtime import Runtime
@@ -18,12 +18,16 @@ log = structlog.get_logger(__name__)
 
 blueprint = procrastinate.Blueprint()
 
+ONEC_STAFF = Requirement(
+    met=lambda runtime: runtime.adapters.staff_source is not None,
+    missing="1C is not configured (ODATA_BASEURL_CL)",
+)
 
-async def run_pull_users(runtime: Runtime) -> dict[str, Any]:
+
+async def sync_users(runtime: Runtime) -> dict[str, Any]:
+    """Users of 1C into `cons.users`, one short transaction per page."""
     source = runtime.adapters.staff_source
-    if source is None:
-        log.warning("pull_users skipped: 1C is not configured (ODATA_BASEURL_CL)")
-        return {"skipped": "1C is not configured"}
+    assert source is not None  # the job's requirement
     report = StaffSyncReport()
     async for page in source.staff():
         # One short transaction per page: nothing long-held while 1C answers.
@@ -33,9 +37,16 @@ async def run_pull_users(runtime: Runtime) -> dict[str, Any]:
     return asdict(report)
 
 
-@blueprint.periodic(cron="0 3 * * *", periodic_id="daily-0300-utc")
-@blueprint.task(pass_context=True, **singleton("etl.pull_users"))
-async def pull_users(
-    context: procrastinate.JobContext, timestamp: int | None = None
-) -> dict[str, Any]:
-    return await run_pull_users(runtime_of(context))
+PULL_USERS: EtlJob = etl_task(
+    blueprint,
+    "pull_users",
+    cron="0 3 * * *",
+    periodic_id="daily-0300-utc",
+    requires=ONEC_STAFF,
+)(sync_users)
+
+#: The queued job (`etl.pull_users`) and the foreground runner, under their usual names.
+pull_users = PULL_USERS.task
+run_pull_users = PULL_USERS.run
+
+ETL_JOBS: list[EtlJob] = [PULL_USERS]

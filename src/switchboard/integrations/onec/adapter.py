@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from dataclasses import dataclass
+from itertools import islice
+from typing import TYPE_CHECKING
 
 from switchboard.integrations.onec import constants as c
 from switchboard.integrations.onec import odata
@@ -12,7 +14,13 @@ from switchboard.integrations.onec.client import OneCClient, Record
 from switchboard.integrations.onec.odata import parse_guid
 from switchboard.integrations.ports import CatalogItem, ReferenceCatalog, StaffMember
 
+if TYPE_CHECKING:
+    from switchboard.core.http import HttpKit
+    from switchboard.integrations.onec.settings import OneCSettings
+
 STANDARD = "Ref_Key,Code,Description,DeletionMark"
+#: Keys per `$filter` when reading elements by key (keeps the URL well under 1C's limits).
+KEYS_PER_REQUEST = 40
 
 
 @dataclass(frozen=True)
@@ -111,11 +119,35 @@ def staff_member(record: Record) -> StaffMember:
     )
 
 
+def _batches(keys: Collection[uuid.UUID], size: int) -> Iterator[list[uuid.UUID]]:
+    ordered = iter(sorted(keys))
+    while batch := list(islice(ordered, size)):
+        yield batch
+
+
+def _both(first: str | None, second: str) -> str:
+    return f"({first}) and ({second})" if first else second
+
+
 class OneCAdapter:
     name = "onec"
 
     def __init__(self, client: OneCClient) -> None:
         self.client = client
+
+    @classmethod
+    def from_settings(cls, settings: OneCSettings, kit: HttpKit) -> OneCAdapter:
+        assert settings.odata_baseurl_cl is not None
+        return cls(
+            OneCClient.connect(
+                kit,
+                str(settings.odata_baseurl_cl),
+                settings.odata_user,
+                settings.odata_password.get_secret_value(),
+                page_size=settings.odata_page_size,
+                timezone=settings.onec_timezone,
+            )
+        )
 
     async def catalog(self, catalog: ReferenceCatalog) -> AsyncIterator[list[CatalogItem]]:
         mapping = CATALOGS[catalog]
@@ -124,9 +156,25 @@ class OneCAdapter:
         ):
             yield [catalog_item(record, mapping) for record in page]
 
-    async def catalog_size(self, catalog: ReferenceCatalog) -> int:
+    async def catalog_keys(self, catalog: ReferenceCatalog) -> set[uuid.UUID]:
+        # One request, not pages: a list read in one go cannot shift under a deletion.
         mapping = CATALOGS[catalog]
-        return await self.client.count(mapping.entity, filter=mapping.filter)
+        records = await self.client.query(mapping.entity, filter=mapping.filter, select="Ref_Key")
+        return {uuid.UUID(record["Ref_Key"]) for record in records}
+
+    async def catalog_items(
+        self, catalog: ReferenceCatalog, keys: Collection[uuid.UUID]
+    ) -> list[CatalogItem]:
+        mapping = CATALOGS[catalog]
+        items: list[CatalogItem] = []
+        for batch in _batches(keys, KEYS_PER_REQUEST):
+            records = await self.client.query(
+                mapping.entity,
+                filter=_both(mapping.filter, odata.any_of("Ref_Key", batch)),
+                select=mapping.select,
+            )
+            items += [catalog_item(record, mapping) for record in records]
+        return items
 
     async def staff(self) -> AsyncIterator[list[StaffMember]]:
         select = STANDARD + ",Недействителен,Служебный,КонтактнаяИнформация"

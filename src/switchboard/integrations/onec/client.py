@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -14,13 +16,14 @@ from switchboard.core.http.client import classify_status
 from switchboard.core.http.errors import (
     IntegrationError,
     PeerBusinessError,
-    PeerRejected,
     PeerUnavailable,
 )
 from switchboard.integrations.onec import odata
+from switchboard.integrations.onec.constants import DATETIME_PROPERTIES
 
 TARGET = "onec"
 Record = dict[str, Any]
+DEFAULT_TIMEZONE = "Asia/Tashkent"
 
 
 def odata_error(body: bytes) -> tuple[str | None, str | None]:
@@ -51,11 +54,26 @@ def classify_onec(target: str, response: httpx.Response) -> IntegrationError | N
 
 
 class OneCClient:
-    """Reads and writes 1C objects; knows OData, not our domain."""
+    """Reads and writes 1C objects; knows OData, not our domain.
 
-    def __init__(self, service: ServiceClient, *, page_size: int = 1000) -> None:
+    1C's datetimes carry no zone: they are wall-clock time of the base's zone (`ODATA_TIMEZONE`).
+    Every record read has the datetime properties of its entity (`DATETIME_PROPERTIES`) as aware
+    UTC datetimes; every body written has its datetimes in 1C's zone; filters take
+    `client.datetime_literal(moment)`.
+    """
+
+    def __init__(
+        self,
+        service: ServiceClient,
+        *,
+        page_size: int = 1000,
+        zone: ZoneInfo | None = None,
+        datetime_properties: Mapping[str, Collection[str]] = DATETIME_PROPERTIES,
+    ) -> None:
         self.service = service
         self.page_size = page_size
+        self.zone = zone or ZoneInfo(DEFAULT_TIMEZONE)
+        self.datetime_properties = datetime_properties
 
     @classmethod
     def connect(
@@ -66,6 +84,7 @@ class OneCClient:
         password: str,
         *,
         page_size: int = 1000,
+        timezone: str = DEFAULT_TIMEZONE,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> OneCClient:
         service = kit.client(
@@ -77,7 +96,7 @@ class OneCClient:
             classify=classify_onec,
             transport=transport,
         )
-        return cls(service, page_size=page_size)
+        return cls(service, page_size=page_size, zone=ZoneInfo(timezone))
 
     async def aclose(self) -> None:
         await self.service.aclose()
@@ -86,6 +105,18 @@ class OneCClient:
         query = odata.query_string({**options, "$format": "json"})
         response = await self.service.request("GET", f"{path}?{query}", **request)
         return _json(response)
+
+    def datetime_literal(self, moment: datetime) -> str:
+        """An aware datetime as a `$filter` literal in 1C's zone."""
+        return odata.datetime_literal(moment, self.zone)
+
+    def _read(self, entity: str, record: Mapping[str, Any]) -> Record:
+        names = self.datetime_properties.get(entity)
+        return odata.read_moments(record, names, self.zone) if names else dict(record)
+
+    def _body(self, entity: str, record: Mapping[str, Any]) -> Any:
+        names = self.datetime_properties.get(entity, ())
+        return odata.to_wire(odata.clear_empty_moments(record, names), self.zone)
 
     async def query(
         self,
@@ -101,7 +132,7 @@ class OneCClient:
             odata.resource(entity),
             {"$filter": filter, "$select": select, "$orderby": orderby, "$top": top, "$skip": skip},
         )
-        return list(body.get("value", []))
+        return [self._read(entity, record) for record in body.get("value", [])]
 
     async def pages(
         self,
@@ -111,35 +142,33 @@ class OneCClient:
         select: str | None = None,
         orderby: str = "Ref_Key",
     ) -> AsyncIterator[list[Record]]:
-        """All matching records, a page at a time, in a stable order."""
+        """All matching records, a page at a time, in a stable order.
+
+        A server that ignores `$skip`/`$top` (as some 1C versions do next to `$inlinecount`)
+        answers more than a page: that answer is the whole set, cut here into pages.
+        """
         skip = 0
         while True:
             page = await self.query(
                 entity, filter=filter, select=select, orderby=orderby, top=self.page_size, skip=skip
             )
+            if len(page) > self.page_size:
+                for start in range(0, len(page), self.page_size):
+                    yield page[start : start + self.page_size]
+                return
             if page:
                 yield page
             if len(page) < self.page_size:
                 return
             skip += len(page)
 
-    async def count(self, entity: str, *, filter: str | None = None) -> int:
-        query = odata.query_string({"$filter": filter})
-        path = odata.resource(entity) + "/$count" + (f"?{query}" if query else "")
-        response = await self.service.request("GET", path)
-        try:
-            return int(response.text.strip())
-        except ValueError:
-            raise PeerRejected(TARGET, "$count did not answer a number") from None
-
     async def get(self, entity: str, key: uuid.UUID | str) -> Record:
-        body = await self._get(odata.resource(entity, key), {})
-        return dict(body)
+        return self._read(entity, await self._get(odata.resource(entity, key), {}))
 
     async def create(self, entity: str, record: Record) -> Record:
         path = odata.resource(entity) + "?$format=json"
-        response = await self.service.request("POST", path, json=record)
-        return dict(_json(response))
+        response = await self.service.request("POST", path, json=self._body(entity, record))
+        return self._read(entity, _json(response))
 
     async def update(
         self, entity: str, key: uuid.UUID | str, changes: Record, *, data_version: str | None = None
@@ -148,9 +177,9 @@ class OneCClient:
         headers = {"If-Match": data_version} if data_version else None
         # PATCH with the same body gives the same result: safe to repeat after a timeout.
         response = await self.service.request(
-            "PATCH", path, json=changes, headers=headers, idempotent=True
+            "PATCH", path, json=self._body(entity, changes), headers=headers, idempotent=True
         )
-        return dict(_json(response))
+        return self._read(entity, _json(response))
 
     async def delete(self, entity: str, key: uuid.UUID | str) -> None:
         await self.service.request("DELETE", odata.resource(entity, key))

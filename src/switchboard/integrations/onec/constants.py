@@ -20,3 +20,23 @@ ENTITY_QUESTIONS = "Catalog_ВопросыНаКонсультацию"
 ENTITY_KNOWLEDGE_BASE = "Catalog_БазаЗнанийДляКонсультаций"
 ENTITY_INTERFERENCE = "Catalog_ПомехиДляКонсультаций"
 ENTITY_USERS = "Catalog_Пользователи"
+ENTITY_PHONE_CALL = "Document_ТелефонныйЗвонок"
+ENTITY_CONTRACTORS = "Catalog_Контрагенты"
+
+#: Properties of type Edm.DateTime, per entity. 1C writes them as wall-clock time of its own zone
+#: without an offset; the client reads them as aware UTC and writes them back in 1C's zone.
+#: (Times of day stored on the empty date, like a consultant's working hours, are not moments
+#: and are not listed.)
+DATETIME_PROPERTIES: dict[str, frozenset[str]] = {
+    ENTITY_PHONE_CALL: frozenset(
+        {"Date", "ДатаСоздания", "ДатаИзменения", "ДатаКонсультации", "Конец"}
+    ),
+    ENTITY_CONTRACTORS: frozenset({"ДатаНачалаПодписки", "ДатаОкончанияПодписки"}),
+    "InformationRegister_РегистрацияПереносаКонсультации": frozenset(
+        {"Period", "СтараяДата", "НоваяДата"}
+    ),
+    "InformationRegister_ОценкаКонсультацийПоЗаявкам": frozenset({"Period", "ДатаОценки"}),
+    "InformationRegister_РегистрацияДозвона": frozenset({"Period"}),
+    "InformationRegister_ЗакрытиеОчередиНаКонсультанта": frozenset({"Дата"}),
+    "InformationRegister_СписокКонсультантовДляЗаявок": frozenset({"Period"}),
+}

@@ -7,8 +7,9 @@ never break out of its quotes (the original built filters by string interpolatio
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -62,10 +63,44 @@ def parse_datetime(value: str | None, zone: ZoneInfo) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def parse_date(value: str | None) -> date | None:
-    if not value or value.startswith("0001-01-01"):
-        return None
-    return datetime.fromisoformat(value).date()
+def to_wire(value: object, zone: ZoneInfo) -> object:
+    """A body value as 1C reads it: datetimes as wall-clock time of `zone` without an offset,
+    dates at midnight; mappings and lists converted throughout. A naive datetime is refused."""
+    if isinstance(value, datetime):
+        return format_datetime(value, zone)
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00"
+    if isinstance(value, Mapping):
+        return {key: to_wire(item, zone) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_wire(item, zone) for item in value]
+    return value
+
+
+def clear_empty_moments(record: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
+    """`record` for writing: a named datetime property set to None becomes 1C's empty date."""
+    return {
+        key: EMPTY_DATE if key in names and value is None else value
+        for key, value in record.items()
+    }
+
+
+def read_moments(
+    record: Mapping[str, Any], names: Collection[str], zone: ZoneInfo
+) -> dict[str, Any]:
+    """`record` as read from 1C with the named datetime properties as aware UTC datetimes (None
+    for the empty date), in the record and in the rows of its tabular sections."""
+    result: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in names and (value is None or isinstance(value, str)):
+            result[key] = parse_datetime(value, zone)
+        elif isinstance(value, list):
+            result[key] = [
+                read_moments(row, names, zone) if isinstance(row, Mapping) else row for row in value
+            ]
+        else:
+            result[key] = value
+    return result
 
 
 def parse_guid(value: str | None) -> uuid.UUID | None:
