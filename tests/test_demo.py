@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.core.test_jobs_outage import PostgresControl
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -31,6 +32,30 @@ def _wait_for(
             pass
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _database_healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/api/health/db", timeout=10).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _worker_children(pid: int) -> list[int]:
+    """Process ids of the demo's `switchboard worker` children."""
+    import psutil
+
+    workers = []
+    for child in psutil.Process(pid).children():
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue  # killed, not yet reaped by the demo
+            command = child.cmdline()
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        if "worker" in command and "switchboard" in command:
+            workers.append(child.pid)
+    return workers
 
 
 def test_demo_starts_everything_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -65,14 +90,15 @@ def test_demo_starts_everything_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
         assert httpx.get(f"{base}/api/health").json()["status"] == "ok"
         # The worker child loads the dictionaries from the 1C emulator on start.
-        _wait_for(
-            lambda: len(httpx.get(f"{base}/api/dicts/po-types").json()) > 0,
-            90,
-            "dictionaries",
-            demo,
-        )
+        # Each catalog shows up as soon as it is loaded (its change is announced on commit).
+        for path in ("po-types", "online-questions?language=uz", "interference"):
+            _wait_for(
+                lambda path=path: len(httpx.get(f"{base}/api/dicts/{path}").json()) > 0,
+                90,
+                f"dictionaries: {path}",
+                demo,
+            )
         uz = httpx.get(f"{base}/api/dicts/online-questions", params={"language": "uz"}).json()
-        assert uz
         assert all(q["language"] == "uz" for q in uz)
         dependencies = httpx.get(f"{base}/api/health/dependencies").json()
         assert dependencies["status"] == "ok"
@@ -93,6 +119,35 @@ def test_demo_starts_everything_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             'switchboard_job_runs_total{outcome="succeeded",task="etl.load_dicts"}'
             in worker_metrics
         )
+
+        # A worker killed outright is started again, and the demo says so instead of stopping.
+        (first_worker,) = _worker_children(demo.pid)
+        os.kill(first_worker, signal.SIGKILL)
+        _wait_for(
+            lambda: _worker_children(demo.pid) not in ([], [first_worker]),
+            30,
+            "a new worker",
+            demo,
+        )
+        assert "the worker exited unexpectedly; restarting it" in (
+            (tmp_path / "demo.log").read_text()
+        )
+        _wait_for(lambda: httpx.get(worker_metrics_url).status_code == 200, 30, "its metrics", demo)
+        assert httpx.get(f"{base}/api/health").json()["status"] == "ok"
+
+        # The demo, and its worker, stay up while the database is away and go on after it.
+        (worker,) = _worker_children(demo.pid)
+        database = PostgresControl.of(tmp_path / "var" / "postgres")
+        database.stop()
+        try:
+            time.sleep(5)
+            assert not _database_healthy(base)
+            assert demo.poll() is None
+            assert _worker_children(demo.pid) == [worker]
+        finally:
+            database.start()
+        _wait_for(lambda: _database_healthy(base), 60, "the database", demo)
+        assert _worker_children(demo.pid) == [worker]
     finally:
         demo.send_signal(signal.SIGINT)
         try:
@@ -105,3 +160,38 @@ def test_demo_starts_everything_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "postgres" / "PG_VERSION").exists()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base}/api/health", timeout=2)
+
+
+async def test_the_supervisor_restarts_a_killed_child_with_backoff_and_says_so() -> None:
+    import asyncio
+
+    from structlog.testing import capture_logs
+
+    from switchboard.demo import ChildSupervisor
+
+    async def spawn() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import time; time.sleep(120)"
+        )
+
+    supervisor = ChildSupervisor(spawn, initial_delay=0.2, max_delay=1.0)
+    stop = asyncio.Event()
+    with capture_logs() as logs:
+        running = asyncio.create_task(supervisor.run(stop))
+        pids = []
+        for _ in range(2):
+            while supervisor.process is None or supervisor.process.pid in pids:
+                await asyncio.sleep(0.05)
+            pids.append(supervisor.process.pid)
+            os.kill(supervisor.process.pid, signal.SIGKILL)
+        while supervisor.restarts < 2 or supervisor.process.pid in pids:
+            await asyncio.sleep(0.05)
+        last = supervisor.process
+        stop.set()
+        await asyncio.wait_for(running, timeout=5)
+    assert last.returncode is None  # stopping the supervisor leaves the child to its owner
+    last.kill()
+    await last.wait()
+    restarts = [e for e in logs if e["event"] == "the worker exited unexpectedly; restarting it"]
+    assert [e["code"] for e in restarts] == [-signal.SIGKILL, -signal.SIGKILL]
+    assert [e["restart_in_seconds"] for e in restarts] == [0.2, 0.4]  # the pause grows

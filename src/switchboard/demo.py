@@ -2,7 +2,8 @@
 
 The parent process holds the embedded PostgreSQL, the emulators and the API; a worker runs as a
 child process (as in production, where workers are separate), talking to the API through the
-PostgreSQL event bus. Ctrl+C stops the worker, then the servers, then the database.
+PostgreSQL event bus. A worker that dies (a crash, a `kill -9`) is started again with backoff,
+and the demo says so. Ctrl+C stops the worker, then the servers, then the database.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import os
 import signal
 import socket
 import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -144,7 +148,7 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
         embedded = EmbeddedPostgres(settings.data_dir / "postgres")
         database_url = await asyncio.to_thread(embedded.start)
     sandbox: Sandbox | None = None
-    worker: asyncio.subprocess.Process | None = None
+    workers: ChildSupervisor | None = None
     server: LoopServer | None = None
     try:
         await upgrade_async(database_url)
@@ -160,28 +164,63 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             )
             await server.start()
             await on_start(runtime)
-            worker = await _spawn_worker(overrides, worker_port)
+            workers = ChildSupervisor(lambda: _spawn_worker(overrides, worker_port))
+            supervising = asyncio.create_task(workers.run(stop))
             print(_banner(host, port, sandbox, demo_settings, worker_port), flush=True)
-            await _until_stopped(stop, worker)
-            await _stop_worker(worker)
+            # Until Ctrl+C; a worker that dies meanwhile is started again.
+            await supervising
+            if workers.process is not None:
+                await _stop_worker(workers.process)
             await server.stop()
-        return 0 if worker.returncode in (0, -signal.SIGTERM, None) or stop.is_set() else 1
+        return 0
     finally:
-        if worker is not None:
-            await _stop_worker(worker)
+        if workers is not None and workers.process is not None:
+            await _stop_worker(workers.process)
         if sandbox is not None:
             await sandbox.stop()
         if embedded is not None:
             embedded.stop()
 
 
-async def _until_stopped(stop: asyncio.Event, worker: asyncio.subprocess.Process) -> None:
-    """Wait for Ctrl+C; if the worker dies on its own, say so and stop the demo too."""
-    stopping = asyncio.create_task(stop.wait())
-    worker_exit = asyncio.create_task(worker.wait())
-    done: Any
-    done, _ = await asyncio.wait({stopping, worker_exit}, return_when=asyncio.FIRST_COMPLETED)
-    if worker_exit in done and not stop.is_set():
-        log.error("the worker exited unexpectedly; stopping the demo", code=worker.returncode)
-    for task in (stopping, worker_exit):
-        task.cancel()
+@dataclass
+class ChildSupervisor:
+    """Keeps a child process running until `stop`: one that dies on its own (a crash, a
+    `kill -9`) is started again after a pause that grows while it keeps dying."""
+
+    spawn: Callable[[], Awaitable[asyncio.subprocess.Process]]
+    name: str = "worker"
+    initial_delay: float = 1.0
+    max_delay: float = 30.0
+    #: A child that lived this long was healthy: its next restart is quick again.
+    healthy_after: float = 60.0
+    process: asyncio.subprocess.Process | None = None
+    restarts: int = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        delay = self.initial_delay
+        while not stop.is_set():
+            started = time.monotonic()
+            self.process = await self.spawn()
+            await _first_of(stop.wait(), self.process.wait())
+            if stop.is_set():
+                return
+            if time.monotonic() - started >= self.healthy_after:
+                delay = self.initial_delay
+            log.error(
+                f"the {self.name} exited unexpectedly; restarting it",
+                code=self.process.returncode,
+                restart_in_seconds=delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(self.max_delay, delay * 2)
+            self.restarts += 1
+
+
+async def _first_of(*waits: Coroutine[Any, Any, Any]) -> None:
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -156,4 +156,13 @@ def _failure(run: asyncio.Task[None]) -> str:
     error = run.exception()
     if error is None:
         return "stopped without an error (a side task failed)"
-    return f"{type(error).__name__}: {error}"
+    return _describe(error)
+
+
+def _describe(error: BaseException) -> str:
+    """One line: the error and what caused it (procrastinate wraps psycopg's errors)."""
+    text = f"{type(error).__name__}: {' '.join(str(error).split())}"
+    cause = error.__cause__
+    if cause is not None:
+        text += f" (caused by {type(cause).__name__}: {' '.join(str(cause).split())})"
+    return text
