@@ -85,6 +85,8 @@ def make_settings(**overrides: Any) -> Settings:
         "FRONT_BEARER_TOKEN": "",
         "ALLOWED_ORIGINS": "",
         "METRICS_TOKEN": "",
+        "OPS_TOKEN": "",
+        "API_DOCS": "",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
