@@ -28,16 +28,6 @@ def string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def number(value: int) -> str:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("an OData integer literal needs an int")
-    return str(value)
-
-
-def boolean(value: bool) -> str:
-    return "true" if value else "false"
-
-
 def to_local_naive(moment: datetime, zone: ZoneInfo) -> datetime:
     """1C stores wall-clock time of its own zone, without an offset."""
     if moment.tzinfo is None:
