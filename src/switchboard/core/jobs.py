@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 RUNTIME_KEY = "runtime"
+QUEUE_CONNECTION_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(kw_only=True)
@@ -89,7 +90,12 @@ def create_job_app(
     database_url: str, blueprints: list[procrastinate.Blueprint]
 ) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(
-        conninfo=libpq_url(database_url), min_size=1, max_size=5
+        conninfo=libpq_url(database_url),
+        min_size=1,
+        max_size=5,
+        # The queue's own statements are short: a connection not had within this many seconds
+        # means the database is away, and the worker should find out (and start over) soon.
+        timeout=QUEUE_CONNECTION_TIMEOUT_SECONDS,
     )
     app = procrastinate.App(connector=connector)
     for blueprint in blueprints:
