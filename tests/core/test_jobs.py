@@ -8,17 +8,24 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import procrastinate
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from switchboard.core.db import Database
 from switchboard.core.http.errors import PeerRejected, PeerUnavailable
 from switchboard.core.jobs import (
+    AlreadyRunning,
     BackoffRetry,
+    Requirement,
     configure_job,
     create_job_app,
     defer_in_transaction,
     defer_unless_queued,
+    etl_task,
+    exclusive,
+    lock_is_free,
+    lock_key,
     singleton,
 )
 from switchboard.worker import BLUEPRINTS
@@ -199,3 +206,72 @@ def test_the_users_pull_runs_at_three_utc_whatever_the_local_zone(
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+etl_blueprint = procrastinate.Blueprint()
+etl_runs: list[object] = []
+x_configured = {"value": False}
+
+
+async def _sample_body(runtime: Any) -> dict[str, Any]:
+    etl_runs.append(runtime)
+    return {"loaded": 1}
+
+
+SAMPLE = etl_task(
+    etl_blueprint,
+    "sample",
+    cron="*/5 * * * *",
+    periodic_id="every-5-min",
+    requires=Requirement(met=lambda runtime: x_configured["value"], missing="X is not configured"),
+)(_sample_body)
+
+
+def test_an_etl_job_is_one_declaration() -> None:
+    job_app = create_job_app("postgresql://unused/db", [etl_blueprint])
+    task = job_app.tasks["etl.sample"]
+    assert SAMPLE.task is etl_blueprint.tasks["etl.sample"]
+    assert (task.lock, task.queueing_lock) == ("etl.sample", "etl.sample")
+    assert isinstance(task.retry_strategy, BackoffRetry)
+    (periodic,) = job_app.periodic_registry.periodic_tasks.values()
+    assert (periodic.task.name, periodic.cron) == ("etl.sample", "*/5 * * * *")
+
+
+async def test_an_etl_job_skips_when_unconfigured_and_runs_alone_when_configured(
+    runtime: Any, clean_database: str
+) -> None:
+    etl_runs.clear()
+    x_configured["value"] = False
+    assert await SAMPLE.run(runtime) == {"skipped": "X is not configured"}
+    assert etl_runs == []
+    x_configured["value"] = True
+    try:
+        async with exclusive(clean_database, "etl.sample"):  # a copy runs elsewhere
+            with pytest.raises(AlreadyRunning):
+                await SAMPLE.run(runtime, wait=False)
+            waiting = asyncio.create_task(SAMPLE.run(runtime, wait=True))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+        assert await asyncio.wait_for(waiting, timeout=5) == {"loaded": 1}
+    finally:
+        x_configured["value"] = False
+    assert etl_runs == [runtime]
+
+
+async def test_the_exclusive_lock_is_cluster_wide_and_dies_with_its_holder(
+    clean_database: str,
+) -> None:
+    assert await lock_is_free(clean_database, "work")
+    async with exclusive(clean_database, "work"):
+        assert not await lock_is_free(clean_database, "work")
+        assert await lock_is_free(clean_database, "other work")
+        with pytest.raises(AlreadyRunning, match="a copy of work is already running"):
+            async with exclusive(clean_database, "work"):
+                pass
+    assert await lock_is_free(clean_database, "work")
+    # A holder whose connection dies (its process killed) frees the lock.
+    holder = await psycopg.AsyncConnection.connect(clean_database, autocommit=True)
+    await holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("work"),))
+    assert not await lock_is_free(clean_database, "work")
+    await holder.close()
+    assert await lock_is_free(clean_database, "work")
