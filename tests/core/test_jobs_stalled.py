@@ -124,8 +124,10 @@ def _start_mid_flight(
     worker = stack.enter_context(_worker(database_url, onec, log))
     _wait(
         "the load to be running and waiting for 1C",
-        lambda: any(j["status"] == "doing" for j in _jobs(database_url))
-        and onec.emulator.journal.matching("GET", "*Catalog_*"),
+        lambda: (
+            any(j["status"] == "doing" for j in _jobs(database_url))
+            and onec.emulator.journal.matching("GET", "*Catalog_*")
+        ),
         60,
     )
     (running,) = [j["id"] for j in _jobs(database_url) if j["status"] == "doing"]
@@ -180,8 +182,7 @@ def test_a_job_killed_with_nothing_waiting_is_queued_again_and_completes(
         stack.enter_context(_worker(clean_database, slow_1c, tmp_path / "b.log"))
         _wait(
             "the killed job to run again",
-            lambda: {j["id"]: j["status"] for j in _jobs(clean_database)}[dead_job]
-            == "succeeded",
+            lambda: {j["id"]: j["status"] for j in _jobs(clean_database)}[dead_job] == "succeeded",
             NEXT_LOAD_WITHIN,
         )
     assert _po_types(clean_database) == 2
