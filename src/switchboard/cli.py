@@ -10,7 +10,6 @@ import orjson
 import typer
 
 from switchboard.config import Settings, SettingsError, load_settings
-from switchboard.core.housekeeping import STALLED_AFTER_SECONDS, STALLED_CHECK_SECONDS
 
 app = typer.Typer(
     name="switchboard",
@@ -115,14 +114,21 @@ def worker(
         int | None, typer.Option(help="Serve /metrics of this worker on this port (0: off).")
     ] = None,
     stalled_after: Annotated[
-        float,
+        float | None,
         typer.Option(
-            min=1, help="Seconds without a heartbeat after which a worker counts as dead."
+            min=1,
+            help="Seconds without a heartbeat after which a worker counts as dead "
+            "(default WORKER_STALLED_AFTER_SECONDS).",
         ),
-    ] = STALLED_AFTER_SECONDS,
+    ] = None,
     stalled_check_every: Annotated[
-        float, typer.Option(min=0.5, help="Seconds between checks for jobs of dead workers.")
-    ] = STALLED_CHECK_SECONDS,
+        float | None,
+        typer.Option(
+            min=0.5,
+            help="Seconds between checks for jobs of dead workers "
+            "(default WORKER_STALLED_CHECK_SECONDS).",
+        ),
+    ] = None,
 ) -> None:
     """Run background jobs and periodic schedules (ETL every 15 minutes, users daily 03:00 UTC).
     Start as many as you like, on as many hosts: each periodic job runs once per period. The job
@@ -135,8 +141,8 @@ def worker(
             settings,
             concurrency=concurrency or settings.worker_concurrency,
             metrics_port=settings.worker_metrics_port if metrics_port is None else metrics_port,
-            stalled_after=stalled_after,
-            stalled_check_every=stalled_check_every,
+            stalled_after=stalled_after or settings.worker_stalled_after_seconds,
+            stalled_check_every=stalled_check_every or settings.worker_stalled_check_seconds,
         )
     )
 
@@ -189,10 +195,11 @@ def etl(
 ) -> None:
     """Run one ETL job now, in the foreground, and print what it did. It takes the same
     cluster-wide lock as a worker's copy: when a copy is running, it says so (exit code 3)."""
-    from switchboard.worker import ETL_JOBS
+    from switchboard.domains import etl_jobs
 
-    if job not in ETL_JOBS:
-        typer.echo(f"switchboard: unknown ETL job {job!r}; known: {', '.join(ETL_JOBS)}", err=True)
+    known = etl_jobs()
+    if job not in known:
+        typer.echo(f"switchboard: unknown ETL job {job!r}; known: {', '.join(known)}", err=True)
         raise typer.Exit(2)
     from switchboard.core.http.errors import IntegrationError
     from switchboard.core.jobs import AlreadyRunning
@@ -217,10 +224,9 @@ def etl(
 async def _run_etl(settings: Settings, name: str, *, queue: bool, wait: bool) -> Any:
     from switchboard.core.db.migrate import upgrade_async
     from switchboard.core.jobs import defer_unless_queued
-    from switchboard.domains import open_runtime
-    from switchboard.worker import ETL_JOBS
+    from switchboard.domains import etl_jobs, open_runtime
 
-    job = ETL_JOBS[name]
+    job = etl_jobs()[name]
     async with open_runtime(settings) as runtime:
         await upgrade_async(runtime.database.url)
         if queue:

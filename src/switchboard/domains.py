@@ -16,6 +16,7 @@ from fastapi import APIRouter
 
 from switchboard.consultations.module import MODULE as CONSULTATIONS
 from switchboard.core import housekeeping
+from switchboard.core.jobs import EtlJob
 from switchboard.core.module import DomainModule, Hook
 from switchboard.integrations.settings import IntegrationSettings
 from switchboard.runtime import Runtime
@@ -60,7 +61,7 @@ def api_watchers() -> list[Hook]:
     return [hook for domain in DOMAINS for hook in domain.api_watchers]
 
 
-def etl_jobs() -> dict[str, Any]:
+def etl_jobs() -> dict[str, EtlJob]:
     return {name: job for domain in DOMAINS for name, job in domain.etl_jobs.items()}
 
 

@@ -28,7 +28,7 @@ from switchboard.core.jobs import (
     lock_key,
     singleton,
 )
-from switchboard.worker import BLUEPRINTS
+from switchboard.domains import blueprints
 
 blueprint = procrastinate.Blueprint()
 spans: list[tuple[int, float, float]] = []
@@ -149,7 +149,7 @@ async def _now(app: procrastinate.App) -> Any:
 
 
 def test_schedules_are_declared_in_code() -> None:
-    job_app = create_job_app("postgresql://unused/db", BLUEPRINTS)
+    job_app = create_job_app("postgresql://unused/db", blueprints())
     schedules = {
         periodic.task.name: periodic.cron
         for periodic in job_app.periodic_registry.periodic_tasks.values()
@@ -165,7 +165,7 @@ def test_schedules_are_declared_in_code() -> None:
 async def test_a_period_is_deferred_once_whatever_the_number_of_workers(
     clean_database: str,
 ) -> None:
-    apps = [create_job_app(clean_database, BLUEPRINTS) for _ in range(3)]
+    apps = [create_job_app(clean_database, blueprints()) for _ in range(3)]
     timestamp = int(time.time()) // 900 * 900
     job_ids = []
     for job_app in apps:
@@ -192,7 +192,7 @@ def test_the_users_pull_runs_at_three_utc_whatever_the_local_zone(
     monkeypatch.setenv("TZ", "Asia/Tashkent")
     time.tzset()
     try:
-        job_app = create_job_app("postgresql://unused/db", BLUEPRINTS)
+        job_app = create_job_app("postgresql://unused/db", blueprints())
         (periodic,) = [
             p
             for p in job_app.periodic_registry.periodic_tasks.values()

@@ -26,5 +26,8 @@ class ConsultationSettings(SettingsSection):
         True, validation_alias="SEND_QUEUE_WAIT_TIME_MESSAGE"
     )
     dict_cache_ttl_seconds: float = Field(1800, gt=0, validation_alias="DICT_CACHE_TTL_SECONDS")
+    dict_cache_max_entries: int = Field(
+        512, ge=1, le=100_000, validation_alias="DICT_CACHE_MAX_ENTRIES"
+    )
     load_dicts_on_start: bool = Field(True, validation_alias="LOAD_DICTS_ON_START")
     sync_users_on_start: bool = Field(False, validation_alias="SYNC_USERS_ON_START")

@@ -124,28 +124,8 @@ class Unauthorized(ApiError):
     status_code = 401
 
 
-class Forbidden(ApiError):
-    status_code = 403
-
-
-class NotFound(ApiError):
-    status_code = 404
-
-
-class Conflict(ApiError):
-    status_code = 409
-
-
-class UnprocessableEntity(ApiError):
-    status_code = 422
-
-
 class TooManyRequests(ApiError):
     status_code = 429
-
-
-class ServiceUnavailable(ApiError):
-    status_code = 503
 
 
 def request_locale(request: Request) -> str:

@@ -9,13 +9,14 @@ Adding a domain is one line in that list.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import procrastinate
 from fastapi import APIRouter
 
+from switchboard.core.jobs import EtlJob
 from switchboard.core.settings import SettingsSection
 
 #: A hook that receives the process's runtime (typed loosely: core knows no runtime).
@@ -36,8 +37,8 @@ class DomainModule:
     on_start: Sequence[Hook] = ()
     #: Long-running watchers an API process keeps while it serves (restarted by the app).
     api_watchers: Sequence[Hook] = ()
-    #: Jobs `switchboard etl <name>` can run in the foreground: name → the job's declaration.
-    etl_jobs: dict[str, Any] = field(default_factory=dict)
+    #: Scheduled ETL jobs (`core.jobs.etl_task`), by the name `switchboard etl <name>` knows.
+    etl_jobs: Mapping[str, EtlJob] = field(default_factory=dict)
 
     def import_models(self) -> None:
         for name in self.models:

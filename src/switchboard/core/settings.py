@@ -163,6 +163,13 @@ class CoreSettings(SettingsSection):
     # --- worker --------------------------------------------------------------------------------
     worker_concurrency: int = Field(4, ge=1, le=100, validation_alias="WORKER_CONCURRENCY")
     worker_metrics_port: int = Field(0, ge=0, le=65535, validation_alias="WORKER_METRICS_PORT")
+    #: A worker silent this long counts as dead; its job runs again within this plus the check.
+    worker_stalled_after_seconds: float = Field(
+        60, ge=1, le=3600, validation_alias="WORKER_STALLED_AFTER_SECONDS"
+    )
+    worker_stalled_check_seconds: float = Field(
+        60, ge=0.5, le=3600, validation_alias="WORKER_STALLED_CHECK_SECONDS"
+    )
 
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod

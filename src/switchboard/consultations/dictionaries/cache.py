@@ -15,4 +15,9 @@ class DictionaryCache(ResponseCache):
     @classmethod
     def create(cls, runtime: Runtime) -> Self:
         settings = ConsultationSettings.of(runtime.settings)
-        return cls("dictionaries", settings.dict_cache_ttl_seconds, runtime.metrics)
+        return cls(
+            "dictionaries",
+            settings.dict_cache_ttl_seconds,
+            runtime.metrics,
+            max_entries=settings.dict_cache_max_entries,
+        )

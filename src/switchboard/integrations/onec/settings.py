@@ -34,6 +34,3 @@ class OneCSettings(SettingsSection):
         if value is not None and not str(value).endswith("/"):
             return AnyHttpUrl(str(value) + "/")
         return value
-
-    def onec_configured(self) -> bool:
-        return self.odata_baseurl_cl is not None
