@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -89,6 +90,15 @@ async def test_event_reaches_sse_client_of_another_process_and_resumes(
         async with httpx.AsyncClient(base_url=base, timeout=20) as client:
             async with client.stream("GET", "/api/dicts/events") as stream:
                 assert stream.headers["content-type"].startswith("text/event-stream")
+                assert stream.headers["cache-control"] == "no-store"
+                # The headers went through every layer of the app (the request id's included)
+                # before the stream left them: those layers count the request as answered.
+                assert stream.headers["x-request-id"]
+                metrics = (await client.get("/metrics")).text
+                assert (
+                    'switchboard_http_requests_total{method="GET",route="/api/dicts/events",'
+                    'status="200"} 1.0' in metrics
+                )
                 lines = stream.aiter_lines()
                 assert await _wait_connected(lines) == "0"
                 first = await bus.publish("dicts", DictionariesChanged(catalogs=["po_types"]))
@@ -158,3 +168,32 @@ async def test_a_client_that_saw_no_event_resumes_from_the_opening_position(
                 (received,) = await asyncio.wait_for(_read_events(lines, 1), 15)
             assert received["id"] == during.id == "2"
             assert received["data"] == '{"catalogs":["questions"]}'
+
+
+async def test_a_stopping_server_ends_its_streams_instead_of_waiting_for_them(
+    clean_database: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = platform_env(clean_database, EVENT_BUS="postgres", SSE_HEARTBEAT_SECONDS="15")
+    with switchboard_process(
+        "serve", "--port", str(port), env=env, log=tmp_path / "serve.log"
+    ) as api:
+        base = f"http://127.0.0.1:{port}"
+        await asyncio.to_thread(wait_until_up, base + "/api/health", api)
+        async with (
+            httpx.AsyncClient(base_url=base, timeout=20) as client,
+            client.stream("GET", "/api/dicts/events") as stream,
+        ):
+            lines = stream.aiter_lines()
+            await _wait_connected(lines)
+            api.send_signal(signal.SIGTERM)
+            started = asyncio.get_running_loop().time()
+            rest = [line async for line in lines]
+            ended = asyncio.get_running_loop().time() - started
+        code = await asyncio.to_thread(api.wait, 15)
+        exited = asyncio.get_running_loop().time() - started
+    assert not any(line.startswith("event:") for line in rest)
+    assert ended < 3
+    assert exited < 5
+    # uvicorn shuts down gracefully, then lets the signal end the process as it would have.
+    assert code in (0, -signal.SIGTERM)

@@ -31,6 +31,7 @@ from switchboard.core.errors import INTERNAL_ERROR, error_body
 from switchboard.core.i18n import negotiate, translate
 from switchboard.core.metrics import Metrics
 from switchboard.core.ratelimit import RateLimiter
+from switchboard.core.realtime.sse import StreamHandoff
 from switchboard.core.settings import AccessLog, CoreSettings
 
 log = structlog.get_logger("switchboard.http")
@@ -300,3 +301,6 @@ def install_middleware(
         default_locale=settings.default_locale,
         access_log=settings.access_log,
     )
+    # Outside them all: an event stream leaves these layers once its headers are out, so an
+    # idle stream holds none of their per-request state.
+    app.add_middleware(StreamHandoff)

@@ -72,7 +72,7 @@ async def test_a_second_load_without_changes_writes_nothing_and_stays_quiet(
     async with loaded.bus.subscribe("dicts") as subscription:
         report = await run_load_dicts(loaded)
         assert all(c["changed"] == 0 and c["deleted"] == 0 for c in report["catalogs"])
-        assert subscription.queue.empty()
+        assert subscription.take_ready() == []
 
 
 async def test_changes_and_removals_in_1c_reach_the_table_and_announce_themselves(
@@ -85,7 +85,7 @@ async def test_changes_and_removals_in_1c_reach_the_table_and_announce_themselve
     onec.emulator.store.delete("Catalog_РазделыПОДляКонсультаций", key("sec-sklad"))
     async with loaded.bus.subscribe("dicts") as subscription:
         report = await run_load_dicts(loaded)
-        events = [subscription.queue.get_nowait() for _ in range(subscription.queue.qsize())]
+        events = subscription.take_ready()
     by_name = {c["catalog"]: c for c in report["catalogs"]}
     assert by_name["po_types"]["changed"] == 1
     assert by_name["po_sections"]["deleted"] == 1

@@ -16,12 +16,14 @@ live path only makes delivery fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,20 +57,39 @@ QueueItem = Event | Signal
 
 
 class Subscription:
-    """What one subscriber receives: every event of `channel` after `position`, once, in order."""
+    """What one subscriber receives: every event of `channel` after `position`, once, in order.
 
-    __slots__ = ("_wake_pending", "bus", "channel", "closed", "offered", "position", "queue")
+    Read it with `await next()` (cancel-safe: a timeout around it loses nothing) or iterate
+    `events()`. An idle subscription holds no buffers: thousands of them cost little.
+    """
+
+    __slots__ = (
+        "_inbox",
+        "_pending",
+        "_replay_needed",
+        "_waiter",
+        "_wake_pending",
+        "bus",
+        "channel",
+        "closed",
+        "offered",
+        "position",
+    )
 
     def __init__(self, bus: EventBus, channel: str) -> None:
         self.bus = bus
         self.channel = channel
         #: The sequence number of the last event delivered (or the starting point).
         self.position = 0
-        #: The highest sequence number put in the queue.
+        #: The highest sequence number put in the inbox.
         self.offered = 0
-        self.queue: asyncio.Queue[QueueItem] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
         self.closed = False
         self._wake_pending = False
+        self._replay_needed = False
+        # Created when needed and dropped when empty.
+        self._inbox: deque[QueueItem] | None = None
+        self._pending: list[Event] = []  # read from the record, newest first
+        self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, event: Event) -> None:
         """Called by the bus for each live event of the channel."""
@@ -84,63 +105,107 @@ class Subscription:
         self._wake_pending = True
         self._put(Signal.WAKE)
 
+    def detach(self) -> None:
+        """Stop receiving: the bus forgets this subscription (and its channel, if it was the
+        last one there)."""
+        self.bus._detach(self)
+
     def behind(self, head: int) -> bool:
         return head > max(self.offered, self.position)
 
     def close(self) -> None:
-        """End the stream: the consumer stops at once, whatever is still queued."""
+        """End the stream: the consumer stops at once, whatever is still waiting."""
         self.closed = True
-        self._drain()
-        self.queue.put_nowait(Signal.END)
+        self._inbox = None
+        self._put(Signal.END)
+
+    @property
+    def backlog(self) -> int:
+        """Items received and not yet read."""
+        return len(self._inbox) if self._inbox else 0
+
+    def take_ready(self) -> list[Event]:
+        """The events received and not yet read, without waiting (and without reading the
+        record): for code and tests that look at a moment in time."""
+        items, self._inbox = self._inbox or deque(), None
+        ready: list[Event] = []
+        for item in items:
+            if isinstance(item, Event) and item.seq == self.position + 1:
+                self.position = item.seq
+                ready.append(item)
+            elif item is Signal.END:
+                self._inbox = deque([item])
+            elif item is Signal.WAKE or (isinstance(item, Event) and item.seq > self.position):
+                # The record holds more than the inbox: `next()` reads it.
+                self._wake_pending = False
+                self._replay_needed = True
+        return ready
 
     def _put(self, item: QueueItem) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
-            # A consumer this far behind reads the record instead of the queue: it loses
+        if self._inbox is None:
+            self._inbox = deque()
+        if len(self._inbox) >= SUBSCRIBER_QUEUE_SIZE:
+            # A consumer this far behind reads the record instead of the inbox: it loses
             # nothing, holds no more memory, and does not slow the others down.
-            self._drain()
+            self._inbox.clear()
             self._wake_pending = True
-            self.queue.put_nowait(Signal.WAKE)
+            item = Signal.WAKE
+        self._inbox.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
-    def _drain(self) -> None:
-        while not self.queue.empty():
-            self.queue.get_nowait()
+    async def _get(self) -> QueueItem:
+        while not self._inbox:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._inbox.popleft()
+        if not self._inbox:
+            self._inbox = None
+        return item
 
-    async def _replay(self) -> AsyncIterator[Event]:
-        """Everything the record holds after `position`, page by page."""
+    async def next(self) -> Event | None:
+        """The next event, waiting for it; None once the subscription is closed."""
         while True:
-            events, scanned = await self.bus.history_page(self.channel, self.position, REPLAY_PAGE)
-            for event in events:
+            if self._pending:
+                event = self._pending.pop()
                 if event.seq > self.position:
                     self.position = event.seq
-                    yield event
-            if scanned is None:
-                return
-            # Rows that could not be read back (refused, logged) are stepped over, not retried.
+                    return event
+                continue
+            if self._replay_needed:
+                await self._read_record()
+                continue
+            if self.closed and not self._inbox:
+                return None
+            item = await self._get()
+            if item is Signal.END:
+                return None
+            if item is Signal.WAKE:
+                self._wake_pending = False
+                self._replay_needed = True
+            elif item.seq == self.position + 1:
+                self.position = item.seq
+                return item
+            elif item.seq > self.position:
+                # Something before it never arrived (a lost wake-up, a full inbox); the
+                # record has it, and this one too.
+                self._replay_needed = True
+
+    async def _read_record(self) -> None:
+        """The next page of the record after `position`."""
+        events, scanned = await self.bus.history_page(self.channel, self.position, REPLAY_PAGE)
+        self._pending = events[::-1]  # popped from the end, oldest first
+        self._replay_needed = scanned is not None
+        if scanned is not None and not events:
+            # A whole page that could not be read back (refused, logged): step over it.
             self.position = max(self.position, scanned)
 
     async def events(self) -> AsyncIterator[Event]:
-        async for event in self._replay():
+        while (event := await self.next()) is not None:
             yield event
-        while True:
-            item = await self.queue.get()
-            if item is Signal.END:
-                return
-            if item is Signal.WAKE:
-                self._wake_pending = False
-                async for event in self._replay():
-                    yield event
-                continue
-            if item.seq <= self.position:
-                continue
-            if item.seq > self.position + 1:
-                async for event in self._replay():
-                    yield event
-                if item.seq <= self.position:
-                    continue
-            self.position = item.seq
-            yield item
 
 
 class EventBus(ABC):
@@ -151,14 +216,34 @@ class EventBus(ABC):
     def __init__(self) -> None:
         # Only channels that have subscribers are here: an idle channel costs nothing.
         self._subscribers: dict[str, set[Subscription]] = {}
+        self._helpers: dict[str, asyncio.Task[None]] = {}
+        self.draining = False
 
-    async def start(self) -> None:  # noqa: B027 - most backends have nothing to open
+    async def start(self) -> None:
         """Open the backend connection; called once per process."""
+        self.draining = False
 
     async def stop(self) -> None:
+        self.drain()
+        for task in self._helpers.values():
+            task.cancel()
+        for task in self._helpers.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._helpers.clear()
+
+    def drain(self) -> None:
+        """End every subscription, now and from now on: the process is stopping."""
+        self.draining = True
         for subscribers in list(self._subscribers.values()):
             for subscription in list(subscribers):
                 subscription.close()
+
+    def run_helper(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `work` once per bus in the background (started on first call, cancelled at
+        `stop`), for per-process duties of the layers above, such as ending streams at exit."""
+        if name not in self._helpers or self._helpers[name].done():
+            self._helpers[name] = asyncio.create_task(work(), name=f"bus-{name}")
 
     @abstractmethod
     async def publish(self, channel: str, event: EventModel) -> Event:
@@ -196,9 +281,31 @@ class EventBus(ABC):
         return seq
 
     def subscribe(self, channel: str, after: int | None = None) -> _SubscriptionContext:
-        """Events of `channel` after sequence number `after`, or from now on when it is None."""
+        """Events of `channel` after sequence number `after`, or from now on when it is None:
+        `async with bus.subscribe(channel) as subscription: ...`."""
         check_channel(channel)
         return _SubscriptionContext(self, channel, after)
+
+    async def open_subscription(self, channel: str, after: int | None = None) -> Subscription:
+        """`subscribe` without the context manager; the caller must `detach()` it."""
+        check_channel(channel)
+        subscription = Subscription(self, channel)
+        if self.draining:
+            subscription.close()
+            return subscription
+        # Attach before reading the head, so that nothing committed in between is missed;
+        # what arrives twice is dropped by sequence number.
+        self._attach(subscription)
+        try:
+            if after is None:
+                subscription.position = await self.head(channel)
+            else:
+                subscription.position = after
+                subscription._replay_needed = True
+        except BaseException:
+            subscription.detach()
+            raise
+        return subscription
 
     def subscriber_count(self, channel: str | None = None) -> int:
         if channel is not None:
@@ -231,26 +338,18 @@ class EventBus(ABC):
 
 class _SubscriptionContext:
     def __init__(self, bus: EventBus, channel: str, after: int | None) -> None:
-        self._subscription = Subscription(bus, channel)
+        self._bus = bus
+        self._channel = channel
         self._after = after
+        self._subscription: Subscription | None = None
 
     async def __aenter__(self) -> Subscription:
-        subscription = self._subscription
-        # Attach before reading the head, so that nothing committed in between is missed;
-        # what arrives twice is dropped by sequence number.
-        subscription.bus._attach(subscription)
-        try:
-            if self._after is None:
-                subscription.position = await subscription.bus.head(subscription.channel)
-            else:
-                subscription.position = self._after
-        except BaseException:
-            subscription.bus._detach(subscription)
-            raise
-        return subscription
+        self._subscription = await self._bus.open_subscription(self._channel, self._after)
+        return self._subscription
 
     async def __aexit__(self, *exc: object) -> None:
-        self._subscription.bus._detach(self._subscription)
+        if self._subscription is not None:
+            self._subscription.detach()
 
 
 @dataclass(slots=True)

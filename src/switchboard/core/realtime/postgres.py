@@ -62,6 +62,7 @@ class PostgresBus(EventBus):
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await super().start()
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(self._listen_forever(), name=f"bus-{self.name}-listener"),
