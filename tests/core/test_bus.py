@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from switchboard.core.db import Database
 from switchboard.core.realtime import Event, EventBus, EventModel, InvalidEventId, MemoryBus
-from switchboard.core.realtime.bus import SUBSCRIBER_QUEUE_SIZE, Subscription
+from switchboard.core.realtime.bus import COMPACT_AFTER, SUBSCRIBER_QUEUE_SIZE, Subscription
 
 BACKENDS = ["memory", "postgres", "redis"]
 
@@ -281,3 +281,20 @@ async def test_memory_bus_forgets_channels_idle_for_too_long() -> None:
     await bus.publish(channel_name(), ItemAdded(n=1))
     assert bus.known_channels() == 1
     assert await bus.history(quiet, 0) == []
+
+
+async def test_a_subscriber_always_one_behind_keeps_nothing_it_has_read() -> None:
+    bus = MemoryBus()
+    channel = channel_name()
+    async with bus.subscribe(channel) as subscription:
+        await bus.publish(channel, ItemAdded(n=0))
+        received: list[int] = []
+        for n in range(1, 500):
+            await bus.publish(channel, ItemAdded(n=n))
+            event = await subscription.next()
+            assert event is not None
+            received.append(event.data["n"])
+            assert subscription.backlog == 1
+        held = len(subscription._inbox or [])
+    assert received == list(range(499))
+    assert held <= 2 * COMPACT_AFTER

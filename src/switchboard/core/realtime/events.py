@@ -15,7 +15,7 @@ a browser as half an event.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -110,6 +110,15 @@ class Event:
     channel: str
     seq: int
     payload: EventModel
+    _json: str | None = field(default=None, compare=False, repr=False)
+
+    def data_json(self) -> str:
+        """The payload as JSON, encoded once however many subscribers send it on."""
+        text = self._json
+        if text is None:
+            text = self.payload.model_dump_json()
+            object.__setattr__(self, "_json", text)
+        return text
 
     @property
     def id(self) -> str:

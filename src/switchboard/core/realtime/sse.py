@@ -58,9 +58,7 @@ async def resume_point(bus: EventBus, channel: str, raw_id: str | None) -> int |
 
 def event_frame(event: Event) -> bytes:
     # The model's JSON is compact (no newline), so it fits one `data:` line.
-    return (
-        f"id: {event.seq}\nevent: {event.type}\ndata: {event.payload.model_dump_json()}\n\n"
-    ).encode()
+    return (f"id: {event.seq}\nevent: {event.type}\ndata: {event.data_json()}\n\n").encode()
 
 
 def opening_frame(position: int) -> bytes:
@@ -116,12 +114,28 @@ class EventStreamResponse(Response):
         await self.continue_stream(receive, send)
 
     async def continue_stream(self, receive: Receive, send: Send) -> None:
-        """Stream until the lifetime ends, the client leaves or the process stops."""
+        """Stream until the lifetime ends, the client leaves or the process stops. One
+        coroutine (no helpers awaited while idle): thousands of these are cheap."""
         subscription = self._subscription
         if subscription is None:
             raise RuntimeError("the stream has not started")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_lifetime_seconds
         try:
-            await self._stream(subscription, receive, send)
+            while (remaining := deadline - loop.time()) > 0:
+                try:
+                    async with asyncio.timeout(min(self.heartbeat_seconds, remaining)):
+                        event = await subscription.next()
+                except TimeoutError:
+                    # A heartbeat keeps proxies from closing a quiet stream; it is also when a
+                    # client that left is noticed (no task per connection waits for that).
+                    if await _client_left(receive):
+                        break
+                    await _send_frame(send, PING)
+                    continue
+                if event is None:
+                    break
+                await _send_frame(send, event_frame(event))
         except TimeoutError:
             log.info("event stream client stopped reading", channel=self.channel)
         except (SQLAlchemyError, OSError) as exc:
@@ -135,24 +149,6 @@ class EventStreamResponse(Response):
     def abandon(self) -> None:
         if self._subscription is not None:
             self._subscription.detach()
-
-    async def _stream(self, subscription: Subscription, receive: Receive, send: Send) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_lifetime_seconds
-        while (remaining := deadline - loop.time()) > 0:
-            try:
-                async with asyncio.timeout(min(self.heartbeat_seconds, remaining)):
-                    event = await subscription.next()
-            except TimeoutError:
-                # A heartbeat keeps proxies from closing a quiet stream; it is also when a
-                # client that left is noticed (no task per connection waits for that).
-                if await _client_left(receive):
-                    return
-                await _send_frame(send, PING)
-                continue
-            if event is None:
-                return
-            await _send_frame(send, event_frame(event))
 
 
 class StreamHandoff:
