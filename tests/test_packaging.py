@@ -19,7 +19,7 @@ import sys
 sys.modules["lark"] = None  # as if the sandbox extra were not installed: `import lark` fails
 from switchboard.config import load_settings
 from switchboard.main import create_app
-import switchboard.worker, switchboard.worker_process, switchboard.cli
+import switchboard.domains, switchboard.worker_process, switchboard.cli
 app = create_app(load_settings(_env_file=None, ENV="test"))
 paths = sorted(app.openapi()["paths"])
 assert "/api/health" in paths and "/api/dicts/po-types" in paths, paths
