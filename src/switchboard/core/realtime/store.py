@@ -61,10 +61,12 @@ def decode(channel: str, seq: int, event_type: str, data: Any) -> Event | None:
     """An event read back from the record or a wake-up; None (and an error in the log) for one
     that no longer fits its model, so that one bad row cannot block a channel."""
     try:
-        return Event(channel, seq, EVENTS.parse(event_type, data))
+        payload = EVENTS.parse(event_type, data)
     except InvalidEvent as exc:
         log.error("bus event refused", channel=channel, seq=seq, reason=str(exc))
         return None
+    # A wake-up carries the publisher's JSON of the payload: streams can send it as it is.
+    return Event(channel, seq, payload, data if isinstance(data, str) else None)
 
 
 class EventStore:
