@@ -8,7 +8,7 @@ continues exactly where it stopped.
 
 How a subscription keeps that promise whatever the transport does: it remembers the last
 sequence number it delivered (`position`). A live event that follows `position` directly is
-delivered; one that jumps ahead means something was missed (a lost wake-up, a full queue), and
+delivered; one that jumps ahead means something was missed (a lost wake-up, a full inbox), and
 the subscription reads the record (`history`) from `position` on. The record is the truth; the
 live path only makes delivery fast.
 """
