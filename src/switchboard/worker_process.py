@@ -23,7 +23,7 @@ from switchboard.core.housekeeping import (
     STALLED_CHECK_SECONDS,
     watch_stalled_jobs,
 )
-from switchboard.core.jobs import RUNTIME_KEY, metrics_middleware
+from switchboard.core.jobs import RUNTIME_KEY, liveness_middleware, metrics_middleware
 from switchboard.domains import open_runtime
 from switchboard.runtime import Runtime
 
@@ -121,7 +121,10 @@ async def keep_working(
             runtime.jobs.run_worker_async(
                 concurrency=concurrency,
                 additional_context={RUNTIME_KEY: runtime},
-                worker_middleware=[metrics_middleware(runtime)],
+                worker_middleware=[
+                    metrics_middleware(runtime),
+                    liveness_middleware(runtime.database.url),
+                ],
                 install_signal_handlers=False,
                 update_heartbeat_interval=heartbeat_seconds,
                 stalled_worker_timeout=stalled_after,

@@ -54,13 +54,18 @@ def _po_types(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _wait(what: str, predicate: Any, timeout: float) -> float:
+def _wait(what: str, predicate: Any, timeout: float, *logs: Path) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if predicate():
             return time.monotonic() - started
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    shown = "".join(
+        f"\n--- {log.name} (end) ---\n{log.read_text(errors='replace')[-4000:]}"
+        for log in logs
+        if log.exists()
+    )
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}{shown}")
 
 
 def _defer_load(database_url: str) -> bool:
@@ -155,7 +160,7 @@ def test_a_worker_killed_mid_load_does_not_stop_the_loads(
             done = [j for j in _jobs(clean_database) if j["status"] == "succeeded"]
             return bool(done) and _po_types(clean_database) == 2
 
-        _wait("the next load", loaded, NEXT_LOAD_WITHIN)
+        _wait("the next load", loaded, NEXT_LOAD_WITHIN, tmp_path / "a.log", tmp_path / "b.log")
         took = time.monotonic() - killed_at
         assert second.poll() is None, "the new worker must keep running"
 
@@ -184,6 +189,8 @@ def test_a_job_killed_with_nothing_waiting_is_queued_again_and_completes(
             "the killed job to run again",
             lambda: {j["id"]: j["status"] for j in _jobs(clean_database)}[dead_job] == "succeeded",
             NEXT_LOAD_WITHIN,
+            tmp_path / "a.log",
+            tmp_path / "b.log",
         )
     assert _po_types(clean_database) == 2
     assert "stalled job queued again" in (tmp_path / "b.log").read_text()

@@ -10,7 +10,14 @@ import procrastinate
 import structlog
 from procrastinate.jobs import Status
 
-from switchboard.core.jobs import AlreadyRunning, exclusive, lock_is_free, runtime_of, singleton
+from switchboard.core.jobs import (
+    AlreadyRunning,
+    exclusive,
+    job_liveness_lock,
+    lock_is_free,
+    runtime_of,
+    singleton,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -41,15 +48,16 @@ async def requeue_stalled_jobs(
 
     procrastinate leaves the job of a killed worker `doing`, holding its lock, so no other copy
     starts. A job is taken back only when its worker's heartbeat is older than `stalled_after`
-    AND its cluster-wide `exclusive` lock is free (a worker that lost the database but still runs
-    the job keeps the lock). Then it is queued again — or, when a copy is already waiting (its
-    `queueing_lock` allows one), closed as failed, leaving the waiting copy to run.
+    AND the process that ran it is gone: its liveness lock (`liveness_middleware`) and its
+    cluster-wide `exclusive` lock are both free (a frozen or busy worker keeps them). Then it is
+    queued again — or, when a copy is already waiting (its `queueing_lock` allows one), closed as
+    failed, leaving the waiting copy to run.
     """
     manager = app.job_manager
     result = StalledJobs()
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
         assert job.id is not None
-        if job.lock and not await lock_is_free(database_url, job.lock):
+        if not await _owner_is_gone(database_url, job):
             result.alive.append(job.id)
             continue
         try:
@@ -66,6 +74,14 @@ async def requeue_stalled_jobs(
         log.warning("stalled job queued again", job_id=job.id, task=job.task_name)
         result.requeued.append(job.id)
     return result
+
+
+async def _owner_is_gone(database_url: str, job: procrastinate.jobs.Job) -> bool:
+    """The process that ran `job` holds neither the job's liveness lock nor its work lock."""
+    assert job.id is not None
+    if not await lock_is_free(database_url, job_liveness_lock(job.id)):
+        return False
+    return not job.lock or await lock_is_free(database_url, job.lock)
 
 
 async def watch_stalled_jobs(

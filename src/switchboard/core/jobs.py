@@ -281,6 +281,33 @@ def runtime_of(context: JobContext) -> Runtime:
     return runtime  # type: ignore[no-any-return]
 
 
+def job_liveness_lock(job_id: int) -> str:
+    """The lock a worker holds while it runs job `job_id` (see `liveness_middleware`)."""
+    return f"job:{job_id}"
+
+
+WorkerMiddleware = Callable[[Callable[[], Awaitable[Any]], JobContext, Any], Awaitable[Any]]
+
+
+def liveness_middleware(database_url: str) -> WorkerMiddleware:
+    """A worker middleware that holds `exclusive("job:<id>")` while a job runs.
+
+    A heartbeat only says a worker was silent; the lock says whether it is gone: it lives on a
+    connection of the running process, so it is released when that process dies (kill -9) and
+    kept while the process lives, even frozen or too busy to beat. The stalled-job watchdog takes
+    a job back only when this lock is free, so no job ever runs twice at once.
+    """
+
+    async def middleware(
+        call_next: Callable[[], Awaitable[Any]], context: JobContext, _: Any
+    ) -> Any:
+        assert context.job.id is not None
+        async with exclusive(database_url, job_liveness_lock(context.job.id), wait=True):
+            return await call_next()
+
+    return middleware
+
+
 def metrics_middleware(
     runtime: Runtime,
 ) -> Callable[[Callable[[], Awaitable[Any]], JobContext, Any], Awaitable[Any]]:
