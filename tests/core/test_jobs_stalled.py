@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from procrastinate.periodic import MAX_DELAY
 
 from switchboard.consultations.dictionaries.tasks import load_dicts
 from switchboard.core.jobs import create_job_app, defer_unless_queued
@@ -75,6 +76,23 @@ def _defer_load(database_url: str) -> bool:
             return await defer_unless_queued(app, load_dicts)
 
     return asyncio.run(defer())
+
+
+def _this_quarters_load_was_scheduled(database_url: str) -> bool:
+    """Whether no worker will queue the scheduled load of the current quarter hour any more: one
+    already has (each worker queues it when it starts, unless another already has), or it is
+    too late for that (procrastinate catches up on a period only within its first 10 minutes)."""
+    now = time.time()
+    if now % 900 > MAX_DELAY + 5:
+        return True
+    quarter_start = int(now // 900 * 900)
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute(
+            "SELECT 1 FROM procrastinate_periodic_defers "
+            "WHERE task_name = 'etl.load_dicts' AND defer_timestamp >= %s",
+            (quarter_start,),
+        ).fetchone()
+    return row is not None
 
 
 def _cancel_waiting_copies(database_url: str) -> None:
@@ -180,7 +198,15 @@ def test_a_job_killed_with_nothing_waiting_is_queued_again_and_completes(
     _away_from_a_quarter_hour()
     with ExitStack() as stack:
         first, dead_job = _start_mid_flight(clean_database, slow_1c, stack, tmp_path / "a.log")
-        _cancel_waiting_copies(clean_database)  # e.g. one the schedule queued at start
+        # The schedule's copy of this quarter hour must be queued (and then cancelled) before the
+        # kill, or the next worker would queue it and the dead job would find a copy waiting.
+        _wait(
+            "the schedule to queue this quarter hour's load",
+            lambda: _this_quarters_load_was_scheduled(clean_database),
+            30,
+            tmp_path / "a.log",
+        )
+        _cancel_waiting_copies(clean_database)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         slow_1c.emulator.faults.clear()
