@@ -241,7 +241,11 @@ def test_a_job_whose_worker_is_silent_but_alive_is_not_started_twice(
             time.sleep(STALLED_AFTER + 4 * CHECK_EVERY + 3)
             (state,) = [j for j in _jobs(clean_database) if j["id"] == job]
             assert (state["status"], state["attempts"]) == ("doing", 0)  # never queued again
-            assert len(slow_1c.emulator.journal.matching("GET", "*Catalog_*")) == requests_before
+            seen = slow_1c.emulator.journal.matching("GET", "*Catalog_*")
+            assert len(seen) == requests_before, (
+                [(e.path, e.query, e.at) for e in seen],
+                (tmp_path / "b.log").read_text(errors="replace")[-4000:],
+            )
         finally:
             slow_1c.emulator.faults.clear()
             os.kill(first.pid, signal.SIGCONT)
