@@ -36,22 +36,29 @@ HEADERS_TOO_LARGE = _refusal(
 )
 
 
+#: `_header_bytes` values that are not counts: not inside a request's headers, or refused.
+_NOT_IN_HEADERS = -1
+_REFUSED = -2
+
+
 class HeaderLimitedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol that stops reading a request whose headers (request line
-    included) exceed the server's `h11_max_incomplete_event_size`, with a 431."""
+    included) exceed the server's `h11_max_incomplete_event_size`, with a 431.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._header_limit: int = self.config.h11_max_incomplete_event_size or 32 * 1024
-        self._in_headers = False
-        self._header_bytes = 0
-        self._refused = False
+    Its state is one small integer (thousands of idle streams each hold a protocol object, so
+    every attribute counts): bytes of headers read so far, or one of the markers above."""
+
+    _header_bytes = _NOT_IN_HEADERS
+
+    @property
+    def _header_limit(self) -> int:
+        return self.config.h11_max_incomplete_event_size or 32 * 1024
 
     def data_received(self, data: bytes) -> None:
-        if self._refused:
+        if self._header_bytes == _REFUSED:
             return
         super().data_received(data)
-        if self._in_headers:
+        if self._header_bytes >= 0:
             # Counted after the parser saw the chunk: a chunk that completed the headers
             # does not count, one that left them incomplete does.
             self._header_bytes += len(data)
@@ -60,15 +67,14 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_headers = True
         self._header_bytes = 0
 
     def on_headers_complete(self) -> None:
-        self._in_headers = False
+        self._header_bytes = _NOT_IN_HEADERS
         super().on_headers_complete()
 
     def _refuse_headers(self) -> None:
-        self._refused = True
+        self._header_bytes = _REFUSED
         self.logger.warning("Request headers over %d bytes refused.", self._header_limit)
         if not self.transport.is_closing():
             self.transport.write(HEADERS_TOO_LARGE)
