@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import switchboard
 
@@ -53,6 +56,26 @@ def test_the_cli_answers_without_the_sandbox_extra() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "serve" in result.stdout
     assert "worker" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["sandbox", "demo"])
+def test_the_emulator_commands_say_the_extra_is_missing(command: str) -> None:
+    script = (
+        f"import sys; sys.modules['lark'] = None; sys.argv = ['switchboard', {command!r}]\n"
+        "from switchboard.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "ENV": "dev"},
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert f"{command} needs the sandbox extra (lark is not installed)" in result.stderr
 
 
 def _sandbox_imports(path: Path) -> list[str]:

@@ -42,6 +42,7 @@ def demo(
     """Start everything on embedded defaults: PostgreSQL in ./var, the 1C and Chatwoot
     emulators with demo data, the API and a worker. Prints every URL; Ctrl+C stops it all."""
     _refuse_in_production("demo")
+    _require_sandbox_extra("demo")
     from switchboard.demo import run_demo
 
     settings = _settings(ENV="demo", **({} if _has_log_format() else {"LOG_FORMAT": "console"}))
@@ -68,6 +69,21 @@ def _refuse_in_production(command: str) -> None:
             err=True,
         )
         raise typer.Exit(2)
+
+
+def _require_sandbox_extra(command: str) -> None:
+    """The emulators' own dependencies come with the `sandbox` extra, which a production install
+    leaves out; say so in one line rather than with an import traceback."""
+    try:
+        import switchboard.sandbox.chatwoot
+        import switchboard.sandbox.onec  # noqa: F401 - the emulators themselves, parser included
+    except ModuleNotFoundError as exc:
+        typer.echo(
+            f"switchboard: {command} needs the sandbox extra ({exc.name} is not installed); "
+            "install it with `./dev` or `uv sync --extra sandbox`",
+            err=True,
+        )
+        raise typer.Exit(2) from None
 
 
 def _has_log_format() -> bool:
@@ -177,6 +193,7 @@ def sandbox(
 ) -> None:
     """Run the emulators of the external systems alone (1C:ЦЛ OData, Chatwoot)."""
     _refuse_in_production("sandbox")
+    _require_sandbox_extra("sandbox")
     from switchboard.sandbox.runner import run_sandbox_forever
 
     _settings()
