@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 import signal
 import time
 from collections.abc import Iterator
@@ -87,7 +88,10 @@ class PrivatePostgres:
 def private_postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
     from pgserver import get_server  # type: ignore[attr-defined]
 
-    server = get_server(tmp_path / "pg", cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # pgserver keeps its lock in the user's runtime folder; /tmp is fine for a test's server.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        server = get_server(tmp_path / "pg", cleanup_mode="stop")
     url = server.get_uri("postgres")
     upgrade(url)
     control = PostgresControl.of(tmp_path / "pg")
@@ -97,6 +101,9 @@ def private_postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
         if not control.answers():
             control.start()
         server.cleanup()
+        # A server started again with pg_ctl is not the one pgserver tracks: stop it too.
+        if control.answers():
+            control.stop()
 
 
 def _defer_load(database_url: str) -> None:
