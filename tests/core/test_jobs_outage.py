@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import warnings
 import signal
 import time
 from collections.abc import Iterator
@@ -27,7 +26,11 @@ from switchboard.sandbox.pytest_plugin import RunningOneC
 from tests.consultations.dictionaries.catalogs import catalogs
 from tests.servers import platform_env, switchboard_process
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # pgserver keeps its lock in the user's runtime folder; /tmp is fine for a test's server.
+    pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR"),
+]
 
 
 @dataclass
@@ -88,10 +91,7 @@ class PrivatePostgres:
 def private_postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
     from pgserver import get_server  # type: ignore[attr-defined]
 
-    with warnings.catch_warnings():
-        # pgserver keeps its lock in the user's runtime folder; /tmp is fine for a test's server.
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        server = get_server(tmp_path / "pg", cleanup_mode="stop")
+    server = get_server(tmp_path / "pg", cleanup_mode="stop")
     url = server.get_uri("postgres")
     upgrade(url)
     control = PostgresControl.of(tmp_path / "pg")
