@@ -40,8 +40,8 @@ def _bound_port(server: uvicorn.Server) -> int:
     raise RuntimeError("server has no listening socket")
 
 
-class BackgroundServer:
-    """A uvicorn server in a daemon thread with its own event loop; `options` are uvicorn's
+class _Server:
+    """A uvicorn server for `app` on `host:port` (0: any free port); `options` are uvicorn's
     (they override `DEFAULT_OPTIONS`)."""
 
     def __init__(
@@ -54,13 +54,18 @@ class BackgroundServer:
     ) -> None:
         self.app = app
         self.host = host
-        self.server = uvicorn.Server(_config(app, host, port, options))
-        self._thread: threading.Thread | None = None
         self.port = port
+        self.server = uvicorn.Server(_config(app, host, port, options))
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+class BackgroundServer(_Server):
+    """A uvicorn server in a daemon thread with its own event loop."""
+
+    _thread: threading.Thread | None = None
 
     def start(self, timeout: float = 10) -> str:
         self._thread = threading.Thread(target=self.server.run, name="sandbox-server", daemon=True)
@@ -87,28 +92,15 @@ class BackgroundServer:
         self.stop()
 
 
-class LoopServer:
-    """A uvicorn server running as a task of the current event loop; `options` are uvicorn's
-    (they override `DEFAULT_OPTIONS`)."""
+class LoopServer(_Server):
+    """A uvicorn server running as a task of the current event loop."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.server = uvicorn.Server(_config(app, host, port, options))
+    _task: asyncio.Task[None] | None = None
+
+    def __init__(self, app: ASGIApp, **where: Any) -> None:
+        super().__init__(app, **where)
         # The owner of the process handles Ctrl+C and stops every server it started.
         self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     async def start(self, timeout: float = 10) -> str:
         self._task = asyncio.create_task(self.server.serve(), name=f"server-{self.port}")
