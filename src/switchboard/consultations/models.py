@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -93,6 +94,10 @@ class Client(Timestamps, Base):
     subs_end: Mapped[date | None] = mapped_column(Date)
     tariff_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     tariffperiod_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    #: Where the client came from first: SITE, TELEGRAM or CALL_CENTER.
+    source: Mapped[str | None] = mapped_column(Text)
+    #: The Telegram user behind a Mini App client (verified `initData`).
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
 
 
 class Consultation(Timestamps, Base):
@@ -106,9 +111,29 @@ class Consultation(Timestamps, Base):
             "consultation_type IS NULL OR " + _in("consultation_type", CONSULTATION_TYPES),
             name="consultation_type",
         ),
+        CheckConstraint(
+            "source IS NULL OR source IN ('SITE', 'TELEGRAM', 'CALL_CENTER', 'ONEC')",
+            name="source",
+        ),
         Index("ix_cons_client_id", "client_id"),
         Index("ix_cons_manager_status", "manager", "status"),
         Index("ix_cons_start_date", "start_date"),
+        # The queue of a manager (seed 001): open/pending and not denied.
+        Index(
+            "ix_cons_queue",
+            "manager",
+            "create_date",
+            postgresql_where=text("status IN ('open', 'pending') AND NOT denied"),
+        ),
+        # The 30-day average closing time of a manager.
+        Index(
+            "ix_cons_closed",
+            "manager",
+            "end_date",
+            postgresql_where=text("status IN ('resolved', 'closed') AND NOT denied"),
+        ),
+        # The daily limit: an owner's consultations on one day.
+        Index("ix_cons_client_key_start_date", "client_key", "start_date"),
         {"schema": "cons"},
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Identity, Index, Text, func
+from sqlalchemy import BigInteger, Identity, Index, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,6 +18,14 @@ class WebhookLog(Base):
     __tablename__ = "webhook_log"
     __table_args__ = (
         Index("ix_webhook_log_source_created_at", "source", "created_at"),
+        # A redelivery carries the same delivery id: stored once, processed once.
+        Index(
+            "uq_webhook_log_source_delivery_id",
+            "source",
+            "delivery_id",
+            unique=True,
+            postgresql_where=text("delivery_id IS NOT NULL"),
+        ),
         {"schema": "log"},
     )
 
@@ -26,6 +34,11 @@ class WebhookLog(Base):
     event: Mapped[str | None] = mapped_column(Text)
     delivery_id: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    #: Whether the signature checked out (None: no secret configured, nothing to check).
+    signature_valid: Mapped[bool | None]
+    processed_at: Mapped[datetime | None]
+    #: Why processing failed or what it skipped, in words.
+    outcome: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from switchboard.core.http import HttpKit
 from switchboard.integrations.chatwoot.client import ChatwootClient
 from switchboard.integrations.onec.adapter import OneCAdapter
-from switchboard.integrations.ports import HealthCheck, ReferenceSource, StaffSource
+from switchboard.integrations.ports import (
+    AccountingSystem,
+    ChatDesk,
+    HealthCheck,
+    ReferenceSource,
+    StaffSource,
+)
 from switchboard.integrations.settings import IntegrationSettings
 
 
@@ -15,6 +21,8 @@ from switchboard.integrations.settings import IntegrationSettings
 class Adapters:
     reference_source: ReferenceSource | None = None
     staff_source: StaffSource | None = None
+    accounting: AccountingSystem | None = None
+    chat: ChatDesk | None = None
     #: Every external system this deployment is configured to use, for health checks.
     systems: list[HealthCheck] = field(default_factory=list)
     #: Names of systems the platform knows but this deployment has not configured.

@@ -1,0 +1,7 @@
+"""Every outbox operation of the consultations domain, by name (see `sync/operations.py`)."""
+
+from __future__ import annotations
+
+from switchboard.consultations.sync.operations import Operation
+
+OPERATIONS: dict[str, Operation] = {}

@@ -1,0 +1,7 @@
+"""HTTP endpoints of the webhooks part (filled in by its slice of issue 6)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
