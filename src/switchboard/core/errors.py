@@ -124,6 +124,22 @@ class Unauthorized(ApiError):
     status_code = 401
 
 
+class Forbidden(ApiError):
+    status_code = 403
+
+
+class NotFound(ApiError):
+    status_code = 404
+
+
+class Conflict(ApiError):
+    status_code = 409
+
+
+class Unprocessable(ApiError):
+    status_code = 422
+
+
 class TooManyRequests(ApiError):
     status_code = 429
 

@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import procrastinate
 import psycopg
 import sqlalchemy.exc
@@ -234,12 +235,101 @@ class EtlJob:
         return str(self.task.name)
 
     async def run(self, runtime: Runtime, *, wait: bool = True) -> dict[str, Any]:
-        """Run now, in this process, under the job's cluster-wide lock (see `exclusive`)."""
+        """Run now, in this process, under the job's cluster-wide lock (see `exclusive`); every
+        run is recorded in `sys.etl_runs` and counted in the metrics."""
         if not self.requires.met(runtime):
             log.warning("etl job skipped", job=self.name, reason=self.requires.missing)
+            await _record_skipped_run(runtime, self.name, self.requires.missing)
             return {"skipped": self.requires.missing}
         async with exclusive(runtime.database.url, self.lock, wait=wait):
-            return await self.body(runtime)
+            run_id = await _start_run(runtime, self.name)
+            started = time.perf_counter()
+            try:
+                report = await self.body(runtime)
+            except BaseException as failure:
+                await _finish_run(runtime, run_id, self.name, started, failure=failure)
+                raise
+            await _finish_run(runtime, run_id, self.name, started, report=report)
+            return report
+
+
+def rows_of(report: dict[str, Any]) -> int | None:
+    """The number of rows a run handled, as its report states it (`rows`, else `received`)."""
+    for name in ("rows", "received"):
+        value = report.get(name)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+async def _start_run(runtime: Runtime, job: str) -> int:
+    async with runtime.database.transaction() as session:
+        # The caller holds the job's exclusive lock: a run still marked running was killed.
+        await session.execute(
+            text(
+                "UPDATE sys.etl_runs SET status = 'interrupted', finished_at = now() "
+                "WHERE job = :job AND status = 'running'"
+            ),
+            {"job": job},
+        )
+        run_id: int = (
+            await session.execute(
+                text("INSERT INTO sys.etl_runs (job) VALUES (:job) RETURNING id"), {"job": job}
+            )
+        ).scalar_one()
+    return run_id
+
+
+async def _record_skipped_run(runtime: Runtime, job: str, reason: str) -> None:
+    async with runtime.database.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO sys.etl_runs (job, status, finished_at, error) "
+                "VALUES (:job, 'skipped', now(), :reason)"
+            ),
+            {"job": job, "reason": reason},
+        )
+    runtime.metrics.etl_runs.labels(job, "skipped").inc()
+
+
+async def _finish_run(
+    runtime: Runtime,
+    run_id: int,
+    job: str,
+    started: float,
+    *,
+    report: dict[str, Any] | None = None,
+    failure: BaseException | None = None,
+) -> None:
+    status = "ok" if failure is None else "failed"
+    rows = rows_of(report) if report is not None else None
+    seconds = time.perf_counter() - started
+    runtime.metrics.etl_runs.labels(job, status).inc()
+    runtime.metrics.etl_duration.labels(job).observe(seconds)
+    if rows:
+        runtime.metrics.etl_rows.labels(job).inc(rows)
+    if failure is None:
+        runtime.metrics.etl_last_success.labels(job).set_to_current_time()
+    error = None if failure is None else f"{type(failure).__name__}: {failure}"[:2000]
+    try:
+        async with runtime.database.transaction() as session:
+            await session.execute(
+                text(
+                    "UPDATE sys.etl_runs SET status = :status, finished_at = now(), rows = :rows, "
+                    "report = CAST(:report AS jsonb), error = :error WHERE id = :id"
+                ),
+                {
+                    "status": status,
+                    "rows": rows,
+                    "report": orjson.dumps(report).decode() if report is not None else None,
+                    "error": error,
+                    "id": run_id,
+                },
+            )
+    except (psycopg.Error, sqlalchemy.exc.SQLAlchemyError, OSError) as unrecorded:
+        # The database may be the very thing that failed the run; the run's own error is the
+        # one that matters, so this one is only logged.
+        log.warning("etl run not recorded", job=job, run_id=run_id, error=str(unrecorded))
 
 
 def etl_task(

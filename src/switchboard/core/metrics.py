@@ -68,6 +68,31 @@ class Metrics:
             buckets=(*LATENCY_BUCKETS, 60, 300, 900),
             registry=self.registry,
         )
+        self.etl_runs = Counter(
+            "switchboard_etl_runs_total",
+            "ETL job runs in this process (queued or from the command line), by job and outcome.",
+            ["job", "outcome"],
+            registry=self.registry,
+        )
+        self.etl_rows = Counter(
+            "switchboard_etl_rows_total",
+            "Rows an ETL job received from the external system, by job.",
+            ["job"],
+            registry=self.registry,
+        )
+        self.etl_duration = Histogram(
+            "switchboard_etl_duration_seconds",
+            "Time an ETL job run took, by job.",
+            ["job"],
+            buckets=(*LATENCY_BUCKETS, 60, 300, 900, 3600),
+            registry=self.registry,
+        )
+        self.etl_last_success = Gauge(
+            "switchboard_etl_last_success_timestamp_seconds",
+            "When an ETL job last finished without error in this process (Unix time), by job.",
+            ["job"],
+            registry=self.registry,
+        )
         self.cache_hits = Counter(
             "switchboard_cache_requests_total",
             "In-process cache lookups, by cache and result (hit or miss).",

@@ -47,7 +47,7 @@ class EtlRun(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     job: Mapped[str] = mapped_column(Text)
-    #: running | ok | failed | skipped
+    #: running | ok | failed | skipped | interrupted (killed before it could say)
     status: Mapped[str] = mapped_column(Text, server_default=text("'running'"))
     started_at: Mapped[datetime] = mapped_column(server_default=func.now())
     finished_at: Mapped[datetime | None]
