@@ -1,7 +1,236 @@
-"""The outbox runner (filled in by the sync slice of issue 6)."""
+"""The outbox runner: carries changes out to Chatwoot and 1C, records failures, retries.
+
+Two ways in, one way of working:
+- `carry_out(runtime, ids)` — the request that queued the tasks runs them right after its commit
+  (the create flow answers with the new conversation and document). Tasks of one order key run
+  in order; different keys run concurrently. Whatever is not done when it returns is left to …
+- `drain(runtime)` — the worker's job `sync.drain_outbox` (deferred every minute; each copy keeps
+  draining for most of that minute, polling once a second while idle), which claims due tasks
+  with SKIP LOCKED and a lease, so any number of workers share the work and a task is never run
+  by two processes at once.
+
+Each task: prepare (short transaction) → call the peer (no transaction) → record the result and
+mark it done (one transaction). A failure is written to `log.external_failures`; a retryable one
+is tried again after a backoff, a refusal waits for a person ("retry now" in the admin API).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
 import procrastinate
+import structlog
+from procrastinate import JobContext
+
+from switchboard.consultations.operations import OPERATIONS
+from switchboard.consultations.sync import repository, service
+from switchboard.consultations.sync.operations import NotReady, Operation, Skip
+from switchboard.core.http.errors import IntegrationError, PeerUnavailable
+from switchboard.core.jobs import runtime_of, singleton
+
+if TYPE_CHECKING:
+    from switchboard.runtime import Runtime
+
+log = structlog.get_logger(__name__)
 
 blueprint = procrastinate.Blueprint()
+
+#: A task whose prerequisite has not landed is looked at again after this long.
+NOT_READY_DELAY = timedelta(seconds=5)
+#: A peer that is not configured in this deployment is looked at again after this long.
+UNCONFIGURED_DELAY = timedelta(minutes=10)
+
+Status = Literal["done", "pending", "failed", "skipped", "gone"]
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    task_id: int
+    operation: str
+    status: Status
+    result: Mapping[str, Any] | None = None
+    error: IntegrationError | None = None
+
+
+class PeerNotConfigured(PeerUnavailable):
+    """This deployment has no adapter for the task's peer (yet): wait, do not lose the change."""
+
+
+def _operation(name: str) -> Operation | None:
+    return OPERATIONS.get(name)
+
+
+async def _prepare(
+    runtime: Runtime, task_id: int, *, own: bool
+) -> tuple[Operation, Mapping[str, Any], Any] | TaskOutcome:
+    """Claim (when the caller owns the task) and read what the call needs, in one transaction."""
+    async with runtime.database.transaction() as session:
+        if own and not await repository.claim_own(
+            session, task_id, lease_seconds=service.RUN_LEASE_SECONDS
+        ):
+            return TaskOutcome(task_id, "?", "gone")
+        task = await repository.task(session, task_id)
+        if task is None:
+            return TaskOutcome(task_id, "?", "gone")
+        operation = _operation(task.operation)
+        if operation is None:
+            reason = f"unknown operation {task.operation!r} (not in consultations/operations.py)"
+            await repository.park_failed(session, task_id, error=reason)
+            return TaskOutcome(task_id, task.operation, "failed")
+        payload = dict(task.payload)
+        try:
+            prepared = await operation.prepare(session, payload)
+        except NotReady as waiting:
+            await repository.postpone(
+                session, task_id, delay=NOT_READY_DELAY, error=str(waiting), count_attempt=False
+            )
+            return TaskOutcome(task_id, task.operation, "pending")
+        except Skip as pointless:
+            await repository.mark_closed(
+                session, task_id, status="cancelled", reason=str(pointless) or "skipped"
+            )
+            return TaskOutcome(task_id, task.operation, "skipped")
+    return operation, payload, prepared
+
+
+async def _call(runtime: Runtime, operation: Operation, prepared: Any) -> Mapping[str, Any] | None:
+    adapters = runtime.adapters
+    configured = adapters.chat if operation.target == "chatwoot" else adapters.accounting
+    if configured is None:
+        raise PeerNotConfigured(operation.target, f"{operation.target} is not configured")
+    return await operation.call(adapters, prepared)
+
+
+async def _settle_failure(
+    runtime: Runtime, task_id: int, name: str, error: IntegrationError
+) -> TaskOutcome:
+    async with runtime.database.transaction() as session:
+        task = await repository.task(session, task_id)
+        if task is None:  # its consultation was deleted meanwhile (a refused booking)
+            return TaskOutcome(task_id, name, "gone", error=error)
+        verdict = await service.record_failure(session, task, error)
+        if isinstance(error, PeerNotConfigured):
+            await repository.postpone(
+                session, task_id, delay=UNCONFIGURED_DELAY, error=str(error), count_attempt=True
+            )
+    status: Status = "pending" if verdict.will_retry else "failed"
+    log.warning(
+        "outbox task failed",
+        task_id=task_id,
+        operation=name,
+        error=verdict.message,
+        will_retry=verdict.will_retry,
+    )
+    return TaskOutcome(task_id, name, status, error=error)
+
+
+async def run_task(runtime: Runtime, task_id: int, *, own: bool = False) -> TaskOutcome:
+    """Carry out one task whose lease this process holds (claimed by `drain`, or created by the
+    caller with a lease when `own`)."""
+    prepared = await _prepare(runtime, task_id, own=own)
+    if isinstance(prepared, TaskOutcome):
+        return prepared
+    operation, payload, arguments = prepared
+    try:
+        result = await _call(runtime, operation, arguments)
+    except IntegrationError as error:
+        return await _settle_failure(runtime, task_id, operation.name, error)
+    async with runtime.database.transaction() as session:
+        if await repository.task(session, task_id) is None:
+            return TaskOutcome(task_id, operation.name, "gone", result=result)
+        await operation.record(session, payload, result)
+        await repository.mark_done(session, task_id, result)
+    return TaskOutcome(task_id, operation.name, "done", result=result)
+
+
+async def _order_keys(runtime: Runtime, task_ids: Sequence[int]) -> list[list[int]]:
+    """The tasks grouped by order key (each group in id order; groups in first-seen order)."""
+    groups: dict[str, list[int]] = {}
+    async with runtime.database.transaction() as session:
+        for task_id in sorted(task_ids):
+            task = await repository.task(session, task_id)
+            key = (task.order_key if task is not None else None) or f"task:{task_id}"
+            groups.setdefault(key, []).append(task_id)
+    return list(groups.values())
+
+
+async def _run_in_order(
+    runtime: Runtime, group: list[int], outcomes: dict[int, TaskOutcome]
+) -> None:
+    for task_id in group:
+        outcome = await run_task(runtime, task_id, own=True)
+        outcomes[task_id] = outcome
+        if outcome.status not in ("done", "skipped"):
+            return  # later changes of this key wait for this one (the worker continues)
+
+
+async def _release(runtime: Runtime, task_ids: Sequence[int]) -> None:
+    """Hand tasks not carried out over to the worker now (instead of after their lease)."""
+    async with runtime.database.transaction() as session:
+        for task_id in task_ids:
+            await repository.postpone(
+                session, task_id, delay=timedelta(0), error=None, count_attempt=True
+            )
+
+
+async def carry_out(
+    runtime: Runtime, task_ids: Sequence[int], *, timeout: float
+) -> dict[int, TaskOutcome]:
+    """Run the caller's own tasks now, each order key's in order and the keys concurrently, for
+    at most `timeout` seconds; what is not done by then is the worker's (nothing is lost)."""
+    outcomes: dict[int, TaskOutcome] = {}
+    groups = await _order_keys(runtime, task_ids)
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*(_run_in_order(runtime, group, outcomes) for group in groups))
+    except TimeoutError:
+        log.info("outbox fast path timed out; the worker continues", tasks=len(task_ids))
+    unsettled = [task_id for task_id in task_ids if task_id not in outcomes]
+    if unsettled:
+        await _release(runtime, unsettled)
+    return outcomes
+
+
+async def drain(
+    runtime: Runtime,
+    *,
+    budget_seconds: float = 0,
+    batch: int = 16,
+    idle_poll_seconds: float = 1.0,
+) -> dict[str, int]:
+    """Carry out due tasks until none is due (`budget_seconds` 0), or keep polling for the budget.
+
+    Returns counts per outcome status. Tasks run concurrently up to `batch` at a time; the claim
+    keeps each order key's tasks in order across batches and workers.
+    """
+    deadline = time.monotonic() + budget_seconds
+    counts: Counter[str] = Counter()
+    while True:
+        async with runtime.database.transaction() as session:
+            claimed = await repository.claim_due(
+                session, limit=batch, lease_seconds=service.RUN_LEASE_SECONDS
+            )
+        if claimed:
+            results = await asyncio.gather(*(run_task(runtime, task_id) for task_id in claimed))
+            counts.update(outcome.status for outcome in results)
+            continue
+        if time.monotonic() + idle_poll_seconds >= deadline:
+            return dict(counts)
+        await asyncio.sleep(idle_poll_seconds)
+
+
+#: Each copy drains for most of its minute, so one copy per minute keeps the outbox moving.
+DRAIN_BUDGET_SECONDS = 50.0
+
+
+@blueprint.periodic(cron="* * * * *", periodic_id="every-minute")
+@blueprint.task(pass_context=True, **singleton("sync.drain_outbox"))
+async def drain_outbox(context: JobContext, timestamp: int | None = None) -> dict[str, int]:
+    """Carry out the changes owed to Chatwoot and 1C (the outbox), retrying failed ones."""
+    return await drain(runtime_of(context), budget_seconds=DRAIN_BUDGET_SECONDS)
