@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import orjson
@@ -223,7 +225,8 @@ def etl(
 
     settings = _settings()
     try:
-        result = asyncio.run(_run_etl(settings, job, queue=queue, wait=wait))
+        with _etl_progress(job, shown=sys.stderr.isatty() and not queue):
+            result = asyncio.run(_run_etl(settings, job, queue=queue, wait=wait))
     except AlreadyRunning:
         typer.echo(
             f"switchboard: etl {job} not started: a copy is already running "
@@ -236,6 +239,40 @@ def etl(
         typer.echo(f"switchboard: etl {job} failed: {exc}{hint}", err=True)
         raise typer.Exit(1) from None
     typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+
+
+@contextmanager
+def _etl_progress(job: str, *, shown: bool) -> Iterator[None]:
+    """A progress bar of the rows an ETL run has processed, when a person watches a terminal."""
+    if not shown:
+        yield
+        return
+    from rich.progress import (
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from switchboard.core.jobs import progress_to
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task(f"etl {job}", total=None)
+
+        def advance(rows: int, entity: str | None) -> None:
+            description = f"etl {job}" + (f" · {entity}" if entity else "")
+            bar.update(task, advance=rows, description=description)
+
+        with progress_to(advance):
+            yield
 
 
 async def _run_etl(settings: Settings, name: str, *, queue: bool, wait: bool) -> Any:

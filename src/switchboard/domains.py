@@ -68,5 +68,7 @@ def etl_jobs() -> dict[str, EtlJob]:
 @asynccontextmanager
 async def open_runtime(settings: IntegrationSettings, **options: Any) -> AsyncIterator[Runtime]:
     """A runtime whose job app knows every domain's tasks."""
-    async with Runtime.open(settings, blueprints=blueprints(), **options) as runtime:
+    async with Runtime.open(
+        settings, blueprints=blueprints(), etl_jobs=etl_jobs(), **options
+    ) as runtime:
         yield runtime

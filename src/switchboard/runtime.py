@@ -9,7 +9,7 @@ core pieces and the adapters; a domain keeps its own per-process state as an *ex
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, Self, TypeVar
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.core.db import Database
 from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.core.http import HttpKit
-from switchboard.core.jobs import create_job_app
+from switchboard.core.jobs import EtlJob, create_job_app
 from switchboard.core.metrics import Metrics
 from switchboard.core.realtime import EventBus, create_bus
 from switchboard.integrations.registry import Adapters, build_adapters
@@ -49,6 +49,8 @@ class Runtime:
     jobs: procrastinate.App
     adapters: Adapters
     embedded: EmbeddedPostgres | None = None
+    #: Every domain's ETL jobs by name (for the admin view and the command line).
+    etl_jobs: Mapping[str, EtlJob] = field(default_factory=dict)
     _extensions: dict[type[Any], Any] = field(default_factory=dict)
 
     def extension(self, kind: type[E]) -> E:
@@ -65,6 +67,7 @@ class Runtime:
         settings: IntegrationSettings,
         *,
         blueprints: Sequence[procrastinate.Blueprint] = (),
+        etl_jobs: Mapping[str, EtlJob] | None = None,
         database_url: str | None = None,
         bus: EventBus | None = None,
         metrics: Metrics | None = None,
@@ -87,6 +90,7 @@ class Runtime:
             jobs=create_job_app(database.url, list(blueprints)),
             adapters=build_adapters(settings, kit),
             embedded=embedded,
+            etl_jobs=dict(etl_jobs or {}),
         )
         try:
             await runtime.bus.start()

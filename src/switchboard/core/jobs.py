@@ -23,8 +23,9 @@ import asyncio
 import hashlib
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -251,6 +252,28 @@ class EtlJob:
                 raise
             await _finish_run(runtime, run_id, self.name, started, report=report)
             return report
+
+
+ProgressCallback = Callable[[int, str | None], None]
+#: Where the ETL run of this task reports its pages (the command line's progress bar), if anywhere.
+_progress: ContextVar[ProgressCallback | None] = ContextVar("etl_progress", default=None)
+
+
+def report_progress(rows: int, entity: str | None = None) -> None:
+    """An ETL body calls this after each page it processed (`rows` in it, from `entity`)."""
+    callback = _progress.get()
+    if callback is not None:
+        callback(rows, entity)
+
+
+@contextmanager
+def progress_to(callback: ProgressCallback) -> Iterator[None]:
+    """Send the pages of ETL runs started inside this block to `callback`."""
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 def rows_of(report: dict[str, Any]) -> int | None:

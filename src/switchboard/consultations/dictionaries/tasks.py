@@ -10,7 +10,7 @@ import procrastinate
 import structlog
 
 from switchboard.consultations.dictionaries import schemas, service
-from switchboard.core.jobs import EtlJob, Requirement, etl_task
+from switchboard.core.jobs import EtlJob, Requirement, etl_task, report_progress
 from switchboard.integrations.ports import ReferenceCatalog, ReferenceSource
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ async def load_catalog(
         async with runtime.database.transaction() as session:
             changed += await service.store_page(session, runtime.bus, catalog, page)
         seen.update(item.ref_key for item in page)
+        report_progress(len(page), catalog.value)
     live = await source.catalog_keys(catalog)
     missed = live - seen
     if missed:

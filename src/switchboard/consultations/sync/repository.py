@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.consultations.sync.models import ExternalFailure, OutboxTask
+from switchboard.core.db.system import EtlRun, SyncState
 
 # Due tasks, each only when no earlier task of its order key is still open (pending or failed):
 # a consultation's changes reach a peer in the order they were made. SKIP LOCKED lets several
@@ -38,6 +39,8 @@ _CLAIM_DUE = text(
     RETURNING t.id
     """
 )
+
+RETRY_LEASE_SECONDS = 60
 
 _CLAIM_OWN = text(
     """
@@ -173,7 +176,12 @@ async def reopen(session: AsyncSession, task_id: int) -> OutboxTask | None:
     row = await session.execute(
         update(OutboxTask)
         .where(OutboxTask.id == task_id, OutboxTask.status.in_(("pending", "failed")))
-        .values(status="pending", next_attempt_at=func.now(), lease_until=None)
+        # Leased to the caller, who runs it at once; the worker would take it after the lease.
+        .values(
+            status="pending",
+            next_attempt_at=func.now(),
+            lease_until=func.now() + timedelta(seconds=RETRY_LEASE_SECONDS),
+        )
         .returning(OutboxTask.id)
     )
     if row.first() is None:
@@ -226,3 +234,31 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
         select(func.min(OutboxTask.next_attempt_at)).where(OutboxTask.status == "pending")
     )
     return value
+
+
+async def etl_runs_summary(session: AsyncSession, jobs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """For each job: its latest run, latest successful run and failures in the last 24 h."""
+    summary: dict[str, dict[str, Any]] = {}
+    for job in jobs:
+        latest = await session.scalar(
+            select(EtlRun).where(EtlRun.job == job).order_by(EtlRun.id.desc()).limit(1)
+        )
+        success = await session.scalar(
+            select(EtlRun)
+            .where(EtlRun.job == job, EtlRun.status == "ok")
+            .order_by(EtlRun.id.desc())
+            .limit(1)
+        )
+        failures = await session.scalar(
+            select(func.count()).where(
+                EtlRun.job == job,
+                EtlRun.status == "failed",
+                EtlRun.started_at >= func.now() - timedelta(hours=24),
+            )
+        )
+        summary[job] = {"last_run": latest, "last_success": success, "failures": int(failures or 0)}
+    return summary
+
+
+async def sync_cursors(session: AsyncSession) -> list[SyncState]:
+    return list(await session.scalars(select(SyncState).order_by(SyncState.entity_name)))
