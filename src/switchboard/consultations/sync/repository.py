@@ -226,7 +226,7 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(OutboxTask.status, func.count()).group_by(OutboxTask.status)
     )
-    return {status: int(count) for status, count in rows.tuples()}
+    return {status: int(count) for status, count in rows.all()}
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:

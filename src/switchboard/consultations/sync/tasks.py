@@ -81,6 +81,14 @@ async def _prepare(
         operation = _operation(task.operation)
         if operation is None:
             reason = f"unknown operation {task.operation!r} (not in consultations/operations.py)"
+            await repository.add_failure(
+                session,
+                task=task,
+                error_kind="UnknownOperation",
+                status_code=None,
+                message=reason,
+                will_retry=False,
+            )
             await repository.park_failed(session, task_id, error=reason)
             return TaskOutcome(task_id, task.operation, "failed")
         payload = dict(task.payload)
