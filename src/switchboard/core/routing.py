@@ -1,4 +1,4 @@
-"""Route classes shared by the API: strict query strings and the front-end auth of seed 001.
+"""Route classes shared by the API: strict query strings and the front-end auth.
 
 They do their checks before FastAPI resolves the endpoint's parameters; as route classes rather
 than dependencies they cost next to nothing on the hottest endpoints. Each also documents, in
@@ -15,8 +15,8 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from switchboard.core.auth import front_request_allowed
-from switchboard.core.errors import BadRequest, Unauthorized, error_responses, excerpt_names
+from switchboard.core.auth import FrontAuth
+from switchboard.core.errors import BadRequest, error_responses, excerpt_names
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -60,8 +60,10 @@ class StrictQueryRoute(APIRoute):
 
 
 class FrontRoute(StrictQueryRoute):
-    """An endpoint of the front-end API: `X-Front-Secret` or `Authorization: Bearer`
-    (seed 001), checked in constant time; open only while both secrets are unset."""
+    """An endpoint of the front-end API: `X-Front-Secret` or `Authorization: Bearer` (seed
+    001, constant time), a Telegram Mini App's `initData`, or an OpenID bearer token when
+    configured (`core/auth.py: FrontAuth`, one per process); open only while no front
+    credential of any kind is configured."""
 
     error_statuses = (400, 401, 429, 503)
 
@@ -69,12 +71,7 @@ class FrontRoute(StrictQueryRoute):
         handler = super().get_route_handler()
 
         async def authorized(request: Request) -> Response:
-            if not front_request_allowed(request.app.state.settings, request.headers):
-                raise Unauthorized(
-                    "unauthorized",
-                    "Authentication required: send X-Front-Secret or Authorization: Bearer.",
-                    headers={"WWW-Authenticate": 'Bearer realm="switchboard"'},
-                )
+            await request.app.state.runtime.extension(FrontAuth).authenticate(request)
             return await handler(request)
 
         return authorized

@@ -50,6 +50,20 @@ def split_csv(value: Any) -> Any:
     return value
 
 
+#: Algorithms an OpenID token may be signed with: public-key ones only (never "none" or HS*).
+OPENID_PUBLIC_KEY_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
+
 #: Secrets that callers present to us must be at least this long in production.
 MIN_PROD_SECRET_LENGTH = 32
 
@@ -140,9 +154,32 @@ class CoreSettings(SettingsSection):
     # --- front-end auth (seed 001) -----------------------------------------------------------
     front_secret: SecretStr = inbound_secret("FRONT_SECRET")
     front_bearer_token: SecretStr = inbound_secret("FRONT_BEARER_TOKEN")
+    #: OpenID bearer tokens (1C:Фреш) beside the static secrets: the issuer turns the check on.
     openid_issuer: AnyHttpUrl | None = Field(None, validation_alias="OPENID_ISSUER")
+    #: The `aud` a token must carry; OPENID_CLIENT_ID when unset.
+    openid_audience: str = Field("", validation_alias="OPENID_AUDIENCE")
     openid_client_id: str = Field("", validation_alias="OPENID_CLIENT_ID")
     openid_client_secret: SecretStr = Field(SecretStr(""), validation_alias="OPENID_CLIENT_SECRET")
+    #: The issuer's key set; unset: `jwks_uri` of its discovery document.
+    openid_jwks_url: AnyHttpUrl | None = Field(None, validation_alias="OPENID_JWKS_URL")
+    openid_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["RS256", "ES256"], validation_alias="OPENID_ALGORITHMS"
+    )
+    openid_leeway_seconds: float = Field(60, ge=0, le=600, validation_alias="OPENID_LEEWAY_SECONDS")
+    #: How long the issuer's keys are used before they are fetched again.
+    openid_jwks_ttl_seconds: float = Field(
+        3600, ge=10, le=86400, validation_alias="OPENID_JWKS_TTL_SECONDS"
+    )
+    #: A token with an unknown key id refetches the keys at most this often (key rotation,
+    #: without letting a flood of made-up key ids hammer the issuer).
+    openid_jwks_refresh_seconds: float = Field(
+        30, ge=0, le=3600, validation_alias="OPENID_JWKS_REFRESH_SECONDS"
+    )
+    #: The Telegram bot of the Mini App: its token verifies the Mini App's `initData`.
+    telegram_bot_token: SecretStr = Field(SecretStr(""), validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_init_data_max_age_seconds: int = Field(
+        86400, ge=60, le=30 * 86400, validation_alias="TELEGRAM_INIT_DATA_MAX_AGE_SECONDS"
+    )
 
     # --- outbound HTTP (adapter kit) -----------------------------------------------------------
     http_timeout_seconds: float = Field(15, gt=0, le=300, validation_alias="HTTP_TIMEOUT_SECONDS")
@@ -171,7 +208,7 @@ class CoreSettings(SettingsSection):
         60, ge=0.5, le=3600, validation_alias="WORKER_STALLED_CHECK_SECONDS"
     )
 
-    @field_validator("allowed_origins", "trusted_proxies", mode="before")
+    @field_validator("allowed_origins", "trusted_proxies", "openid_algorithms", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return split_csv(value)
@@ -180,6 +217,20 @@ class CoreSettings(SettingsSection):
     @classmethod
     def _empty_means_default(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("openid_algorithms")
+    @classmethod
+    def _public_key_algorithms_only(cls, value: list[str]) -> list[str]:
+        # A token is checked with the issuer's published keys: only public-key algorithms make
+        # sense, and allowing "none" or HS* (a public key taken as an HMAC secret) would let
+        # anyone forge one.
+        unknown = [name for name in value if name not in OPENID_PUBLIC_KEY_ALGORITHMS]
+        if unknown or not value:
+            raise ValueError(
+                f"{', '.join(unknown) or 'nothing'}: not allowed; choose among "
+                + ", ".join(OPENID_PUBLIC_KEY_ALGORITHMS)
+            )
+        return value
 
     @field_validator("allowed_origins")
     @classmethod
@@ -190,14 +241,31 @@ class CoreSettings(SettingsSection):
         return value
 
     @model_validator(mode="after")
+    def _openid_names_its_audience(self) -> Self:
+        if self.openid_issuer is not None:
+            # Until a JWT library is among the dependencies, tokens cannot be checked: refuse
+            # to start rather than refuse every token.
+            raise ValueError(
+                "OPENID_ISSUER: OpenID bearer tokens are not supported by this version yet; "
+                "leave it empty"
+            )
+        if self.openid_issuer is not None and not self.openid_audience_expected():
+            raise ValueError(
+                "OPENID_ISSUER needs OPENID_AUDIENCE or OPENID_CLIENT_ID: the audience a "
+                "token must be issued for"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_is_locked_down(self) -> Self:
         if self.env is not Environment.PROD:
             return self
         if "*" in self.allowed_origins:
             raise ValueError("ALLOWED_ORIGINS may not be * when ENV=prod; list the sites instead")
-        if not self.front_auth_enabled():
+        if not self.front_credentials_configured():
             raise ValueError(
-                "ENV=prod needs FRONT_SECRET or FRONT_BEARER_TOKEN (auth is off without)"
+                "ENV=prod needs FRONT_SECRET, FRONT_BEARER_TOKEN, OPENID_ISSUER or "
+                "TELEGRAM_BOT_TOKEN (front-end auth is off without)"
             )
         if not self.metrics_token.get_secret_value():
             raise ValueError("ENV=prod needs METRICS_TOKEN (/metrics would be open without)")
@@ -256,6 +324,19 @@ class CoreSettings(SettingsSection):
         return self.log_format is LogFormat.JSON
 
     def front_auth_enabled(self) -> bool:
+        """Whether a static front secret (FRONT_SECRET / FRONT_BEARER_TOKEN) is set."""
         return bool(
             self.front_secret.get_secret_value() or self.front_bearer_token.get_secret_value()
         )
+
+    def front_credentials_configured(self) -> bool:
+        """Whether the front-end API asks for credentials of any kind (static secrets, OpenID
+        tokens, Telegram Mini App initData); while none is configured it is open."""
+        return bool(
+            self.front_auth_enabled()
+            or self.openid_issuer is not None
+            or self.telegram_bot_token.get_secret_value()
+        )
+
+    def openid_audience_expected(self) -> str:
+        return self.openid_audience or self.openid_client_id
