@@ -241,14 +241,18 @@ class CoreSettings(SettingsSection):
         return value
 
     @model_validator(mode="after")
-    def _openid_names_its_audience(self) -> Self:
+    def _openid_is_not_offered_yet(self) -> Self:
+        # Until a JWT library is among the dependencies, tokens cannot be checked: refuse to
+        # start rather than refuse every token.
         if self.openid_issuer is not None:
-            # Until a JWT library is among the dependencies, tokens cannot be checked: refuse
-            # to start rather than refuse every token.
             raise ValueError(
                 "OPENID_ISSUER: OpenID bearer tokens are not supported by this version yet; "
                 "leave it empty"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _openid_names_its_audience(self) -> Self:
         if self.openid_issuer is not None and not self.openid_audience_expected():
             raise ValueError(
                 "OPENID_ISSUER needs OPENID_AUDIENCE or OPENID_CLIENT_ID: the audience a "
