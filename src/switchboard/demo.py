@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +23,15 @@ from typing import Any
 import structlog
 
 from switchboard.config import Settings, load_settings
+from switchboard.consultations.settings import ConsultationSettings
 from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.core.db.migrate import upgrade_async
+from switchboard.demo_site.app import SiteConfig, create_site
 from switchboard.domains import open_runtime
+from switchboard.integrations.onec.constants import CLOBUS_CLIENTS_FOLDER, ENTITY_CONTRACTORS
 from switchboard.main import create_app, on_start
 from switchboard.ops.server import uvicorn_options
-from switchboard.sandbox.runner import Sandbox, start_sandbox
+from switchboard.sandbox.runner import CHATWOOT_INBOX, Sandbox, start_sandbox
 from switchboard.sandbox.server import LoopServer
 
 log = structlog.get_logger(__name__)
@@ -74,9 +78,52 @@ async def _stop_worker(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-def _banner(host: str, port: int, sandbox: Sandbox, settings: Settings, worker_port: int) -> str:
+def _demo_customer(sandbox: Sandbox) -> dict[str, Any]:
+    """A subscriber of the demo's 1C (an owner in our clients' folder) for the booking page to
+    book as, the way a logged-in customer's site knows who they are."""
+    records = sandbox.data.onec.get(ENTITY_CONTRACTORS, []) if sandbox.data else []
+    for record in records:
+        if record.get("IsFolder") or str(record.get("Parent_Key")) != str(CLOBUS_CLIENTS_FOLDER):
+            continue
+        contacts = {row.get("Тип"): row for row in record.get("КонтактнаяИнформация", [])}
+        phone = contacts.get("Телефон", {})
+        email = contacts.get("АдресЭлектроннойПочты", {})
+        return {
+            "client_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-site:{record['Ref_Key']}")),
+            "is_parent": True,
+            "name": record.get("Description"),
+            "company_name": record.get("Description"),
+            "org_inn": record.get("ИНН") or None,
+            "code_abonent": str(record.get("КодАбонентаClobus") or "") or None,
+            "phone_number": phone.get("НомерТелефона") or phone.get("Представление") or None,
+            "email": email.get("АдресЭП") or email.get("Представление") or None,
+        }
+    return {"is_parent": True, "name": "Демо-клиент"}
+
+
+def _site(settings: Settings, sandbox: Sandbox, api_url: str) -> SiteConfig:
+    return SiteConfig(
+        api_url=api_url,
+        chatwoot_url=sandbox.chatwoot_url,
+        inbox_identifier=CHATWOOT_INBOX,
+        max_future_days=ConsultationSettings.of(settings).max_future_consultation_days,
+        front_secret=settings.front_secret.get_secret_value() or None,
+        client=_demo_customer(sandbox),
+    )
+
+
+def _banner(
+    host: str,
+    port: int,
+    sandbox: Sandbox,
+    settings: Settings,
+    *,
+    worker_port: int,
+    site_port: int,
+) -> str:
     base = f"http://{host}:{port}"
     pages: list[tuple[str, str]] = [
+        ("Booking page (a customer's website)", f"http://{host}:{site_port}/"),
         ("API documentation (Swagger UI)", f"{base}/docs"),
         ("API documentation (ReDoc)", f"{base}/redoc"),
         ("Health", f"{base}/api/health"),
@@ -141,7 +188,9 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             file=sys.stderr,
         )
         return 2
-    onec_port, chatwoot_port, worker_port = (pick_port(host, port + n) for n in (1, 2, 9))
+    onec_port, chatwoot_port, site_port, worker_port = (
+        pick_port(host, port + n) for n in (1, 2, 3, 9)
+    )
     embedded: EmbeddedPostgres | None = None
     database_url = settings.configured_database_url()
     if database_url is None:
@@ -150,6 +199,7 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
     sandbox: Sandbox | None = None
     workers: ChildSupervisor | None = None
     server: LoopServer | None = None
+    site: LoopServer | None = None
     try:
         await upgrade_async(database_url)
         sandbox = await start_sandbox(host=host, onec_port=onec_port, chatwoot_port=chatwoot_port)
@@ -163,14 +213,31 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
                 options=uvicorn_options(demo_settings),
             )
             await server.start()
+            site = LoopServer(
+                create_site(_site(demo_settings, sandbox, f"http://{host}:{port}")),
+                host=host,
+                port=site_port,
+            )
+            await site.start()
             await on_start(runtime)
             workers = ChildSupervisor(lambda: _spawn_worker(overrides, worker_port))
             supervising = asyncio.create_task(workers.run(stop))
-            print(_banner(host, port, sandbox, demo_settings, worker_port), flush=True)
+            print(
+                _banner(
+                    host,
+                    port,
+                    sandbox,
+                    demo_settings,
+                    worker_port=worker_port,
+                    site_port=site_port,
+                ),
+                flush=True,
+            )
             # Until Ctrl+C; a worker that dies meanwhile is started again.
             await supervising
             if workers.process is not None:
                 await _stop_worker(workers.process)
+            await site.stop()
             await server.stop()
         return 0
     finally:
