@@ -32,7 +32,7 @@ def user(name: str, description: str, **flags: Any) -> dict[str, Any]:
 async def _managers(runtime: Runtime) -> dict[str, Manager]:
     async with runtime.database.transaction() as session:
         rows = (await session.scalars(select(Manager))).all()
-    return {row.description: row for row in rows}
+    return {row.description or "": row for row in rows}
 
 
 async def test_active_users_become_managers_and_flags_follow(
