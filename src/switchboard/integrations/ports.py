@@ -249,11 +249,15 @@ class ConsultantProfile:
 
     manager_key: uuid.UUID
     limit: int | None
+    #: Working hours: local times of the accounting system's zone (`ODATA_TIMEZONE`).
     start_hour: time | None
     end_hour: time | None
+    #: One of `departments` (the first by name) for callers that keep one.
     department: str | None
     languages: frozenset[str]
     category_keys: frozenset[uuid.UUID]
+    #: Every department the consultant belongs to (1C allows several).
+    departments: frozenset[str] = frozenset()
 
 
 class AccountingSystem(Protocol):

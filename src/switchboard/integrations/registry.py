@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from switchboard.core.http import HttpKit
 from switchboard.integrations.chatwoot.client import ChatwootClient
 from switchboard.integrations.onec.adapter import OneCAdapter
+from switchboard.integrations.onec.consultations import OneCAccounting
 from switchboard.integrations.ports import (
     AccountingSystem,
     ChatDesk,
@@ -41,6 +42,8 @@ def build_adapters(settings: IntegrationSettings, kit: HttpKit) -> Adapters:
         onec = OneCAdapter.from_settings(settings, kit)
         adapters.reference_source = onec
         adapters.staff_source = onec
+        # Shares the adapter's client (one connection pool); closed with it.
+        adapters.accounting = OneCAccounting(onec.client)
         adapters.systems.append(onec)
     else:
         adapters.unconfigured.append("onec")

@@ -16,6 +16,7 @@ from switchboard.core.http.client import classify_status
 from switchboard.core.http.errors import (
     IntegrationError,
     PeerBusinessError,
+    PeerRejected,
     PeerUnavailable,
 )
 from switchboard.integrations.onec import odata
@@ -24,6 +25,13 @@ from switchboard.integrations.onec.constants import DATETIME_PROPERTIES
 TARGET = "onec"
 Record = dict[str, Any]
 DEFAULT_TIMEZONE = "Asia/Tashkent"
+#: 1C's code for "an entity with this key already exists" (guide 17.4.10).
+KEY_EXISTS_CODE = "15"
+
+
+class KeyExists(PeerRejected):
+    """1C already holds an object or register record with the key a POST gave: a repeat of a
+    create that landed before, when the key was chosen by us."""
 
 
 def odata_error(body: bytes) -> tuple[str | None, str | None]:
@@ -43,6 +51,14 @@ def classify_onec(target: str, response: httpx.Response) -> IntegrationError | N
     if response.status_code < 400:
         return None
     code, message = odata_error(response.content)
+    if code == KEY_EXISTS_CODE:
+        # A definite answer whatever the status a platform version gives it: never retried.
+        return KeyExists(
+            target,
+            f"key exists: [{code}] {message}",
+            status_code=response.status_code,
+            body=response.text,
+        )
     if response.status_code == 500 and code == "-1":
         return PeerBusinessError(
             target, message or "business rule refused", status_code=500, body=response.text
@@ -127,9 +143,12 @@ class OneCClient:
         orderby: str | None = None,
         top: int | None = None,
         skip: int | None = None,
+        table: str | None = None,
     ) -> list[Record]:
+        """Records of `entity`, or of its virtual table `table` (`SliceLast()`) when given."""
+        path = odata.resource(entity) if table is None else odata.virtual_table(entity, table)
         body = await self._get(
-            odata.resource(entity),
+            path,
             {"$filter": filter, "$select": select, "$orderby": orderby, "$top": top, "$skip": skip},
         )
         return [self._read(entity, record) for record in body.get("value", [])]
@@ -141,6 +160,7 @@ class OneCClient:
         filter: str | None = None,
         select: str | None = None,
         orderby: str = "Ref_Key",
+        table: str | None = None,
     ) -> AsyncIterator[list[Record]]:
         """All matching records, a page at a time, in a stable order.
 
@@ -150,7 +170,13 @@ class OneCClient:
         skip = 0
         while True:
             page = await self.query(
-                entity, filter=filter, select=select, orderby=orderby, top=self.page_size, skip=skip
+                entity,
+                filter=filter,
+                select=select,
+                orderby=orderby,
+                top=self.page_size,
+                skip=skip,
+                table=table,
             )
             if len(page) > self.page_size:
                 for start in range(0, len(page), self.page_size):
@@ -165,9 +191,15 @@ class OneCClient:
     async def get(self, entity: str, key: uuid.UUID | str) -> Record:
         return self._read(entity, await self._get(odata.resource(entity, key), {}))
 
-    async def create(self, entity: str, record: Record) -> Record:
+    async def create(self, entity: str, record: Record, *, idempotent: bool = False) -> Record:
+        """POST a new object or register record. `idempotent` when its key is in `record`
+        (a `Ref_Key` we chose, a register's Period and dimensions): a repeat then meets
+        `KeyExists` instead of making a second one, so the kit may send it again after a
+        timeout or a 5xx."""
         path = odata.resource(entity) + "?$format=json"
-        response = await self.service.request("POST", path, json=self._body(entity, record))
+        response = await self.service.request(
+            "POST", path, json=self._body(entity, record), idempotent=idempotent
+        )
         return self._read(entity, _json(response))
 
     async def update(

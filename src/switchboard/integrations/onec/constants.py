@@ -22,6 +22,25 @@ ENTITY_INTERFERENCE = "Catalog_ПомехиДляКонсультаций"
 ENTITY_USERS = "Catalog_Пользователи"
 ENTITY_PHONE_CALL = "Document_ТелефонныйЗвонок"
 ENTITY_CONTRACTORS = "Catalog_Контрагенты"
+ENTITY_DEPARTMENTS = "Catalog_Отделы"
+REGISTER_REDATES = "InformationRegister_РегистрацияПереносаКонсультации"
+REGISTER_RATINGS = "InformationRegister_ОценкаКонсультацийПоЗаявкам"
+REGISTER_CALLS = "InformationRegister_РегистрацияДозвона"
+REGISTER_QUEUE_CLOSINGS = "InformationRegister_ЗакрытиеОчередиНаКонсультанта"
+REGISTER_CONSULTANTS = "InformationRegister_СписокКонсультантовДляЗаявок"
+REGISTER_MANAGER_CATEGORIES = "InformationRegister_КатегорииВопросовМенеджеров"
+REGISTER_USER_LANGUAGES = "InformationRegister_ЯзыкиПользователей"
+REGISTER_USER_DEPARTMENTS = "InformationRegister_ОтделыПользователей"
+
+#: `Document_ТелефонныйЗвонок.ВидОбращения`.
+KIND_QUEUED = "ВОчередьНаКонсультацию"
+KIND_CONSULTED = "КонсультацияИТС"
+#: `Catalog_Контрагенты.ЮридическоеФизическоеЛицо`.
+LEGAL_ENTITY = "ЮридическоеЛицо"
+NATURAL_PERSON = "ФизическоеЛицо"
+#: `КонтактнаяИнформация.Тип`.
+CONTACT_PHONE = "Телефон"
+CONTACT_EMAIL = "АдресЭлектроннойПочты"
 
 #: Properties of type Edm.DateTime, per entity. 1C writes them as wall-clock time of its own zone
 #: without an offset; the client reads them as aware UTC and writes them back in 1C's zone.
@@ -32,11 +51,9 @@ DATETIME_PROPERTIES: dict[str, frozenset[str]] = {
         {"Date", "ДатаСоздания", "ДатаИзменения", "ДатаКонсультации", "Конец"}
     ),
     ENTITY_CONTRACTORS: frozenset({"ДатаНачалаПодписки", "ДатаОкончанияПодписки"}),
-    "InformationRegister_РегистрацияПереносаКонсультации": frozenset(
-        {"Period", "СтараяДата", "НоваяДата"}
-    ),
-    "InformationRegister_ОценкаКонсультацийПоЗаявкам": frozenset({"Period", "ДатаОценки"}),
-    "InformationRegister_РегистрацияДозвона": frozenset({"Period"}),
-    "InformationRegister_ЗакрытиеОчередиНаКонсультанта": frozenset({"Дата"}),
-    "InformationRegister_СписокКонсультантовДляЗаявок": frozenset({"Period"}),
+    REGISTER_REDATES: frozenset({"Period", "СтараяДата", "НоваяДата"}),
+    REGISTER_RATINGS: frozenset({"Period", "ДатаОценки"}),
+    REGISTER_CALLS: frozenset({"Period"}),
+    REGISTER_QUEUE_CLOSINGS: frozenset({"Дата"}),
+    REGISTER_CONSULTANTS: frozenset({"Period"}),
 }

@@ -28,6 +28,13 @@ def string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def integer(value: int) -> str:
+    """A whole number (Edm.Int16/32/64), bare as OData writes it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"an integer literal needs an int, not {type(value).__name__}")
+    return str(value)
+
+
 def to_local_naive(moment: datetime, zone: ZoneInfo) -> datetime:
     """1C stores wall-clock time of its own zone, without an offset."""
     if moment.tzinfo is None:
@@ -118,6 +125,11 @@ def query_string(options: Mapping[str, str | int | None]) -> str:
         if value is not None
     ]
     return "&".join(parts)
+
+
+def virtual_table(entity: str, table: str) -> str:
+    """A register's virtual table, e.g. `InformationRegister_X/SliceLast()` (guide 17.4.9)."""
+    return resource(entity) + "/" + quote(table, safe="()")
 
 
 def resource(entity: str, key: uuid.UUID | str | None = None) -> str:
