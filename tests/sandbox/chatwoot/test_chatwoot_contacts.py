@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from .support import APP, INBOX_ID, Chatwoot
+from .support import APP, INBOX_ID, Chatwoot, public_contact, public_conversation
 
 
 def _create(api: httpx.Client, **fields: Any) -> dict[str, Any]:
@@ -344,3 +344,16 @@ def test_only_administrators_delete_contacts(api: httpx.Client, cw: Chatwoot) ->
         refused = http.delete(f"{APP}/contacts/{alice['id']}")
     assert refused.status_code == 401
     assert api.get(f"{APP}/contacts/{alice['id']}").status_code == 200
+
+
+def test_contact_conversations_are_the_latest_twenty(api: httpx.Client, cw: Chatwoot) -> None:
+    """Contacts::ConversationsController#index: latest activity first, at most 20, no paging."""
+    person = public_contact(api, name="Alice", email="alice@example.com")
+    opened = [int(public_conversation(api, person["source_id"])["id"]) for _ in range(22)]
+    cw.emulator.contact_message(opened[0], "still here")  # the oldest becomes the most active
+
+    listed = api.get(f"{APP}/contacts/{person['id']}/conversations").json()["payload"]
+
+    assert len(listed) == 20
+    assert listed[0]["id"] == opened[0]
+    assert [item["id"] for item in listed[1:]] == sorted(opened[3:], reverse=True)

@@ -155,3 +155,30 @@ def test_incoming_messages_only_in_api_inboxes(api: httpx.Client, cw: Chatwoot) 
     reply = api.post(url, json={"content": "hello"}).json()
     status = api.patch(f"{url}/{reply['id']}", json={"status": "read"})
     assert status.status_code == 403
+
+
+def test_echo_id_is_only_in_the_answer_to_the_create(api: httpx.Client) -> None:
+    """`attr_accessor :echo_id`: Chatwoot never stores it, so no later read shows it."""
+    _, display_id = start_conversation(api)
+    created = api.post(
+        f"{APP}/conversations/{display_id}/messages", json={"content": "Hi", "echo_id": "tmp-2"}
+    ).json()
+    assert created["echo_id"] == "tmp-2"
+
+    listed = api.get(f"{APP}/conversations/{display_id}/messages").json()["payload"]
+    shown = api.get(f"{APP}/conversations/{display_id}").json()
+
+    assert [item.get("echo_id") for item in listed if item["id"] == created["id"]] == [None]
+    assert "echo_id" not in shown["messages"][0]
+
+
+def test_source_id_is_stored_and_listed(api: httpx.Client) -> None:
+    """The message's id in the system it came from is a column: listed back, unlike echo_id."""
+    _, display_id = start_conversation(api)
+    created = api.post(
+        f"{APP}/conversations/{display_id}/messages", json={"content": "Hi", "source_id": "ext-1"}
+    ).json()
+
+    listed = api.get(f"{APP}/conversations/{display_id}/messages").json()["payload"]
+
+    assert [item["source_id"] for item in listed if item["id"] == created["id"]] == ["ext-1"]

@@ -119,7 +119,12 @@ def destroy(call: Call) -> Response:
     return head_ok()
 
 
+CONTACT_CONVERSATIONS_LIMIT = 20
+
+
 def contact_conversations(call: Call) -> Response:
+    """Contacts::ConversationsController#index: the contact's conversations the viewer may see,
+    latest activity first, and only the first 20 of them (no paging)."""
     with call.store.locked() as store:
         contact = _contact(call)
         visible = {inbox.id for inbox in store.inboxes_of(call.account_id)}
@@ -129,11 +134,16 @@ def contact_conversations(call: Call) -> Response:
                 for inbox in store.inboxes_of(call.account_id)
                 if call.viewer_id in inbox.member_ids
             }
-        payload = [
-            views.conversation(store, conv, call.viewer_id)
-            for conv in store.conversations_of_contact(contact.id)
-            if conv.inbox_id in visible
-        ]
+        shown = sorted(
+            (
+                conv
+                for conv in store.conversations_of_contact(contact.id)
+                if conv.inbox_id in visible
+            ),
+            key=lambda conv: conv.last_activity_at,
+            reverse=True,
+        )[:CONTACT_CONVERSATIONS_LIMIT]
+        payload = [views.conversation(store, conv, call.viewer_id) for conv in shown]
         return json_response({"payload": payload})
 
 

@@ -25,7 +25,7 @@ from switchboard.sandbox.chatwoot.conditions import ConversationFilter
 from switchboard.sandbox.chatwoot.contacts import cast_string
 from switchboard.sandbox.chatwoot.errors import RecordNotFound, could_not_create, found
 from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
-from switchboard.sandbox.chatwoot.messages import Sender
+from switchboard.sandbox.chatwoot.messages import Sender, forget_echo_id
 from switchboard.sandbox.chatwoot.operations import Operation
 from switchboard.sandbox.chatwoot.records import (
     API_CHANNEL,
@@ -242,7 +242,7 @@ def create(call: Call) -> Response:
         )
         first_message = params.get("message")
         if isinstance(first_message, dict) and first_message:
-            _build_message(call, op, conv, first_message)
+            forget_echo_id(_build_message(call, op, conv, first_message))
         return json_response(views.conversation(op.store, conv, call.viewer_id))
 
 
@@ -419,7 +419,9 @@ def create_message(call: Call) -> Response:
     with call.engine.operation(call.actor) as op:
         conv = call.conversation()
         message = _build_message(call, op, conv, call.params)
-        return json_response(views.message(op.store, message))
+        body = views.message(op.store, message)
+        forget_echo_id(message)
+        return json_response(body)
 
 
 def _message(call: Call, conv: Conversation) -> Message:

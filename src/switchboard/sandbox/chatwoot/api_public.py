@@ -18,7 +18,7 @@ from switchboard.sandbox.chatwoot import contacts, conversations, messages, view
 from switchboard.sandbox.chatwoot.contacts import cast_string
 from switchboard.sandbox.chatwoot.errors import RecordNotFound, ServerError, found
 from switchboard.sandbox.chatwoot.http import Call, head_ok, json_response, route
-from switchboard.sandbox.chatwoot.messages import Sender
+from switchboard.sandbox.chatwoot.messages import Sender, forget_echo_id
 from switchboard.sandbox.chatwoot.operations import Actor
 from switchboard.sandbox.chatwoot.records import INCOMING, ContactInbox, Conversation, Inbox
 from switchboard.sandbox.chatwoot.rules import present
@@ -206,7 +206,9 @@ def create_message(call: Call) -> Response:
             uploads=call.uploads,
             base_url=call.base_url,
         )
-        return json_response(views.public_message(op.store, message))
+        body = views.public_message(op.store, message)
+        forget_echo_id(message)
+        return json_response(body)
 
 
 def update_message(call: Call) -> Response:

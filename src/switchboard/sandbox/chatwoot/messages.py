@@ -100,6 +100,12 @@ def create(
     return message
 
 
+def forget_echo_id(message: Message) -> None:
+    """`attr_accessor :echo_id`: Chatwoot never stores it, so only the answer to the request
+    that created the message (and the push made while creating it) carries it back."""
+    message.echo_id = None
+
+
 def _attach(op: Operation, message: Message, upload: Upload, base_url: str) -> Attachment:
     store = op.store
     attachment = Attachment(
