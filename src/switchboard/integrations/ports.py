@@ -318,6 +318,9 @@ class ContactCard:
     attributes: Mapping[str, object] = field(default_factory=dict)
     #: Contact additional attributes: city, country, country_code, company_name.
     additional: Mapping[str, object] = field(default_factory=dict)
+    #: The contact's id in the website inbox when we already hold one (`clients.source_id`):
+    #: `ensure_contact` then keeps it, so the widget's session and history stay the same.
+    source_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

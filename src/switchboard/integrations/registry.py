@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from switchboard.core.http import HttpKit
-from switchboard.integrations.chatwoot.client import ChatwootClient
+from switchboard.integrations.chatwoot.adapter import ChatwootAdapter
 from switchboard.integrations.onec.adapter import OneCAdapter
 from switchboard.integrations.onec.consultations import OneCAccounting
 from switchboard.integrations.ports import (
@@ -48,7 +48,9 @@ def build_adapters(settings: IntegrationSettings, kit: HttpKit) -> Adapters:
     else:
         adapters.unconfigured.append("onec")
     if settings.chatwoot_configured():
-        adapters.systems.append(ChatwootClient.from_settings(settings, kit))
+        chat = ChatwootAdapter.from_settings(settings, kit)
+        adapters.chat = chat
+        adapters.systems.append(chat)
     else:
         adapters.unconfigured.append("chatwoot")
     return adapters
