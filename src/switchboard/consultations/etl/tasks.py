@@ -1,11 +1,240 @@
-"""Scheduled ETL jobs that pull consultations and their registers from 1C (issue 6)."""
+"""Scheduled ETL jobs that pull consultations and their registers from 1C (seed 001, issue 6).
+
+Every job reads 1C a page at a time through the `AccountingSystem` port and stores each page in
+one short transaction together with its cursor in `sys.sync_state`: a run killed half-way keeps
+what it committed and the next run goes on from the last saved page. Each is a durable,
+cluster-wide singleton (`etl_task`), every 15 minutes, and `switchboard etl <name>` runs it now.
+
+- `pull_cons_cl`: our clients' documents by ДатаИзменения (cursor `cons`, minus 7 days);
+- `pull_cons_cl_open_update`: our live consultations, re-read by key;
+- `pull_all_cons_cl`: every subscriber's documents (cursor `Document_ТелефонныйЗвонок_ALL`);
+- `pull_cons_redate_cl`: redates by Period (cursor `cons_redate`, minus 6 hours);
+- `pull_cons_rates_cl`: ratings by Period (cursor `cons_rating_answers`, minus 6 hours);
+- `pull_calls_cl`: call attempts by Period (cursor `calls`, minus 12 hours, 7 days at least).
+"""
 
 from __future__ import annotations
 
-import procrastinate
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from switchboard.core.jobs import EtlJob
+import procrastinate
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.consultations.etl import service
+from switchboard.consultations.etl.service import EtlReport
+from switchboard.consultations.settings import ConsultationSettings
+from switchboard.core.db import utcnow
+from switchboard.core.jobs import EtlJob, Requirement, etl_task, report_progress
+from switchboard.integrations.onec.settings import OneCSettings
+from switchboard.integrations.ports import AccountingSystem
+
+if TYPE_CHECKING:
+    from switchboard.runtime import Runtime
+
+log = structlog.get_logger(__name__)
 
 blueprint = procrastinate.Blueprint()
 
-ETL_JOBS: list[EtlJob] = []
+ONEC_ACCOUNTING = Requirement(
+    met=lambda runtime: runtime.adapters.accounting is not None,
+    missing="1C is not configured (ODATA_BASEURL_CL)",
+)
+EVERY_QUARTER_HOUR = "*/15 * * * *"
+FIRST_RUN_DAYS = 30
+
+T = TypeVar("T")
+StorePage = Callable[[AsyncSession, Sequence[T]], Awaitable[EtlReport]]
+
+
+def _accounting(runtime: Runtime) -> AccountingSystem:
+    accounting = runtime.adapters.accounting
+    assert accounting is not None  # the job's requirement
+    return accounting
+
+
+def _zone(runtime: Runtime) -> ZoneInfo:
+    return ZoneInfo(OneCSettings.of(runtime.settings).onec_timezone)
+
+
+def _rules(runtime: Runtime) -> ConsultationSettings:
+    return ConsultationSettings.of(runtime.settings)
+
+
+def _first_run_from(settings: ConsultationSettings) -> datetime:
+    if settings.etl_initial_from_date is not None:
+        return datetime.combine(settings.etl_initial_from_date, datetime.min.time(), tzinfo=UTC)
+    return utcnow() - timedelta(days=FIRST_RUN_DAYS)
+
+
+async def _since(runtime: Runtime, entity: str, buffer: timedelta) -> datetime:
+    async with runtime.database.transaction() as session:
+        last = await service.last_cursor(session, entity)
+    return service.read_from(last, buffer=buffer, first_run_from=_first_run_from(_rules(runtime)))
+
+
+async def _pull_pages(
+    runtime: Runtime,
+    *,
+    entity: str,
+    pages: AsyncIterator[list[T]],
+    store: StorePage[T],
+    moment: Callable[[T], datetime | None],
+) -> dict[str, Any]:
+    """Store each page in its own transaction with the cursor it allows, so a run killed
+    half-way resumes after the last page it committed."""
+    started = time.perf_counter()
+    report = EtlReport()
+    async for page in pages:
+        async with runtime.database.transaction() as session:
+            report.add(await store(session, page))
+            cursor = service.cursor_after(map(moment, page), utcnow())
+            await service.advance_cursor(session, entity, cursor)
+        report_progress(len(page), entity)
+    result = report.as_dict() | {"seconds": round(time.perf_counter() - started, 3)}
+    log.info("etl pulled", entity=entity, **result)
+    return result
+
+
+# --- consultations ---------------------------------------------------------------------------
+
+
+async def _pull_changed_consultations(runtime: Runtime, *, all_subscribers: bool) -> dict[str, Any]:
+    entity = service.ALL_CONSULTATIONS if all_subscribers else service.CONSULTATIONS
+    since = await _since(runtime, entity, timedelta(days=_rules(runtime).etl_cons_buffer_days))
+
+    async def store(session: AsyncSession, page: Sequence[Any]) -> EtlReport:
+        return await service.store_consultations(session, page, all_subscribers=all_subscribers)
+
+    return await _pull_pages(
+        runtime,
+        entity=entity,
+        pages=_accounting(runtime).consultations_changed_since(
+            since, only_our_clients=not all_subscribers
+        ),
+        store=store,
+        moment=lambda record: record.changed_at,
+    )
+
+
+async def pull_consultations(runtime: Runtime) -> dict[str, Any]:
+    """Our clients' consultation documents changed since the last run (minus 7 days)."""
+    return await _pull_changed_consultations(runtime, all_subscribers=False)
+
+
+async def pull_all_consultations(runtime: Runtime) -> dict[str, Any]:
+    """Every subscriber's consultation documents (the managers' whole queues): other
+    subscribers' as `cl_all_<Ref_Key>`, ours on the same row as `pull_cons_cl`'s."""
+    return await _pull_changed_consultations(runtime, all_subscribers=True)
+
+
+async def update_open_consultations(runtime: Runtime) -> dict[str, Any]:
+    """Re-read our live consultations from 1C by key; those 1C no longer has are cancelled."""
+    started = time.perf_counter()
+    accounting = _accounting(runtime)
+    async with runtime.database.transaction() as session:
+        keys = await service.open_consultation_keys(session)
+    report = EtlReport()
+    size = _rules(runtime).etl_cons_ref_key_batch_size
+    for start in range(0, len(keys), size):
+        batch = keys[start : start + size]
+        found = await accounting.consultations_by_keys(batch)
+        async with runtime.database.transaction() as session:
+            report.add(await service.store_consultations(session, found))
+            report.add(await service.cancel_missing(session, batch, found))
+        report_progress(len(batch), "open consultations")
+    result = report.as_dict() | {
+        "asked": len(keys),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    log.info("etl open consultations updated", **result)
+    return result
+
+
+# --- registers -------------------------------------------------------------------------------
+
+
+async def pull_redates(runtime: Runtime) -> dict[str, Any]:
+    """Redates by Period (minus 6 h); a new one moves its consultation and tells the client."""
+    since = await _since(
+        runtime, service.REDATES, timedelta(hours=_rules(runtime).etl_redate_buffer_hours)
+    )
+    zone = _zone(runtime)
+
+    async def store(session: AsyncSession, page: Sequence[Any]) -> EtlReport:
+        return await service.store_redates(session, page, zone=zone)
+
+    return await _pull_pages(
+        runtime,
+        entity=service.REDATES,
+        pages=_accounting(runtime).redates_since(since),
+        store=store,
+        moment=lambda record: record.period,
+    )
+
+
+async def pull_ratings(runtime: Runtime) -> dict[str, Any]:
+    """Rating answers by Period (minus 6 h); each new one is announced to the client once."""
+    since = await _since(
+        runtime, service.RATINGS, timedelta(hours=_rules(runtime).etl_rates_buffer_hours)
+    )
+    return await _pull_pages(
+        runtime,
+        entity=service.RATINGS,
+        pages=_accounting(runtime).ratings_since(since),
+        store=service.store_ratings,
+        moment=lambda record: record.period,
+    )
+
+
+async def pull_calls(runtime: Runtime) -> dict[str, Any]:
+    """Call attempts by Period (minus 12 h, and never less than 7 days back: calls about
+    consultations planned ahead keep coming); each new one is announced once."""
+    rules = _rules(runtime)
+    since = min(
+        await _since(runtime, service.CALLS, timedelta(hours=rules.etl_calls_buffer_hours)),
+        utcnow() - timedelta(days=rules.etl_calls_lookback_days),
+    )
+    zone = _zone(runtime)
+
+    async def store(session: AsyncSession, page: Sequence[Any]) -> EtlReport:
+        return await service.store_calls(session, page, zone=zone)
+
+    return await _pull_pages(
+        runtime,
+        entity=service.CALLS,
+        pages=_accounting(runtime).calls_since(since),
+        store=store,
+        moment=lambda record: record.period,
+    )
+
+
+def _job(name: str, body: Callable[[Runtime], Awaitable[dict[str, Any]]]) -> EtlJob:
+    return etl_task(
+        blueprint,
+        name,
+        cron=EVERY_QUARTER_HOUR,
+        periodic_id=f"{name}-quarter-hourly",
+        requires=ONEC_ACCOUNTING,
+    )(body)
+
+
+PULL_CONS: EtlJob = _job("pull_cons_cl", pull_consultations)
+PULL_CONS_OPEN_UPDATE: EtlJob = _job("pull_cons_cl_open_update", update_open_consultations)
+PULL_ALL_CONS: EtlJob = _job("pull_all_cons_cl", pull_all_consultations)
+PULL_REDATES: EtlJob = _job("pull_cons_redate_cl", pull_redates)
+PULL_RATES: EtlJob = _job("pull_cons_rates_cl", pull_ratings)
+PULL_CALLS: EtlJob = _job("pull_calls_cl", pull_calls)
+
+ETL_JOBS: list[EtlJob] = [
+    PULL_CONS,
+    PULL_CONS_OPEN_UPDATE,
+    PULL_ALL_CONS,
+    PULL_REDATES,
+    PULL_RATES,
+    PULL_CALLS,
+]

@@ -1,4 +1,5 @@
-"""Schema changes of the consultations etl slice (issue 6); empty until that slice needs any.
+"""Schema changes of the consultations ETL slice (issue 6): a consultation's call attempts by
+its document key (the calls ETL sums them into `con_calls`; the API lists them).
 
 Revision ID: 0008
 Revises: 0007
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alembic import op
+
 revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -16,8 +19,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index(
+        "ix_calls_cons_key_period",
+        "calls",
+        ["cons_key", "period"],
+        unique=False,
+        schema="cons",
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_calls_cons_key_period", table_name="calls", schema="cons")

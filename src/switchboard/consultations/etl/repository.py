@@ -1,0 +1,590 @@
+"""SQL of the ETL from 1C: set-based upserts, one statement per page and kind of row.
+
+Every statement takes a page as one array per column (unnested on the server), writes only rows
+whose content differs (`IS DISTINCT FROM`) and returns what it changed, with the values before
+the change where the caller needs them for side effects. No statement reads or writes per row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.consultations.models import ACCOUNTING, TERMINAL_STATUSES
+
+Arrays = Mapping[str, Sequence[Any]]
+
+_TERMINAL = ", ".join(f"'{status}'" for status in TERMINAL_STATUSES)
+
+#: A change owed to 1C that has not landed: 1C still holds the older state, so what the ETL
+#: reads back must not overwrite ours (the next read after it lands brings 1C in step).
+_ONEC_CHANGE_PENDING = """
+    EXISTS (SELECT 1 FROM sys.outbox o
+            WHERE o.cons_id = {row}.cons_id AND o.target = 'onec'
+              AND o.status IN ('pending', 'failed'))
+"""
+
+#: The consultation has a Chatwoot conversation, or one is being opened.
+_HAS_CHAT = """
+    ({row}.chatwoot_conversation_id IS NOT NULL OR EXISTS (
+        SELECT 1 FROM sys.outbox o
+        WHERE o.cons_id = {row}.cons_id AND o.operation = 'chatwoot.open_conversation'
+          AND o.status IN ('pending', 'failed')))
+"""
+
+
+# --- sys.sync_state --------------------------------------------------------------------------
+
+
+async def cursor(session: AsyncSession, entity: str) -> datetime | None:
+    """The latest moment `entity`'s ETL has fully processed, if it ever ran."""
+    value: datetime | None = await session.scalar(
+        text("SELECT last_synced_at FROM sys.sync_state WHERE entity_name = :entity"),
+        {"entity": entity},
+    )
+    return value
+
+
+async def advance_cursor(session: AsyncSession, entity: str, moment: datetime) -> bool:
+    """Move `entity`'s cursor forward to `moment` (never back); False when it did not move."""
+    result = await session.execute(
+        text(
+            "INSERT INTO sys.sync_state AS s (entity_name, last_synced_at, updated_at) "
+            "VALUES (:entity, :moment, now()) "
+            "ON CONFLICT (entity_name) DO UPDATE "
+            "SET last_synced_at = excluded.last_synced_at, updated_at = now() "
+            "WHERE s.last_synced_at IS NULL OR s.last_synced_at < excluded.last_synced_at "
+            "RETURNING s.entity_name"
+        ),
+        {"entity": entity, "moment": moment},
+    )
+    return result.first() is not None
+
+
+# --- cons.cons -------------------------------------------------------------------------------
+
+_CONSULTATION_COLUMNS = (
+    ("ref_key", "uuid"),
+    ("number", "text"),
+    ("client_key", "uuid"),
+    ("manager", "uuid"),
+    ("author", "uuid"),
+    ("create_date", "timestamptz"),
+    ("start_date", "timestamptz"),
+    ("end_date", "timestamptz"),
+    ("status", "text"),
+    ("denied", "boolean"),
+    ("deleted", "boolean"),
+    ("lang", "text"),
+    ("category", "uuid"),
+    ("question", "uuid"),
+    ("topic", "text"),
+    ("description", "text"),
+    ("con_blocks", "uuid"),
+)
+
+
+def _unnest(columns: Sequence[tuple[str, str]], alias: str) -> str:
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
+    names = ", ".join(name for name, _ in columns)
+    return f"SELECT * FROM unnest({arrays}) AS {alias}({names})"  # noqa: S608 - constants
+
+
+#: The columns the ETL keeps in step with 1C, and how each is decided from our row (`l`) and 1C's
+#: record (`i`): 1C is the word on what its managers did (manager, dates, status), our row keeps
+#: what 1C may not know (a client's own words, a terminal status, the consultation type).
+_DESIRED = {
+    "number": "COALESCE(i.number, l.number)",
+    "client_key": "COALESCE(i.client_key, l.client_key)",
+    "client_id": "COALESCE(l.client_id, cl.client_id)",
+    # 1C's empty manager never clears ours.
+    "manager": "COALESCE(i.manager, l.manager)",
+    "author": "COALESCE(i.author, l.author)",
+    "create_date": "COALESCE(l.create_date, i.create_date)",
+    "start_date": "COALESCE(i.start_date, l.start_date)",
+    "end_date": f"CASE WHEN l.status IN ({_TERMINAL}) THEN COALESCE(i.end_date, l.end_date) "
+    "ELSE i.end_date END",
+    # A terminal status is final: 1C never reopens what we closed or cancelled.
+    "status": f"CASE WHEN l.status IN ({_TERMINAL}) THEN l.status ELSE i.status END",
+    "denied": f"CASE WHEN l.status IN ({_TERMINAL}) THEN l.denied ELSE i.denied END",
+    "lang": "COALESCE(i.lang, l.lang)",
+    "online_question_cat": "COALESCE(i.category, l.online_question_cat)",
+    "online_question": "COALESCE(i.question, l.online_question)",
+    # Booked consultations keep the client's own topic and comment; 1C's rows follow 1C.
+    "topic": "CASE WHEN l.source = 'ONEC' THEN i.topic ELSE COALESCE(l.topic, i.topic) END",
+    "comment": "CASE WHEN l.source = 'ONEC' THEN i.description "
+    "ELSE COALESCE(l.comment, i.description) END",
+    "con_blocks": "i.con_blocks",
+    "consultation_type": f"COALESCE(l.consultation_type, '{ACCOUNTING}')",
+}
+#: What Chatwoot shows of a consultation (conversation custom attributes).
+_ATTRIBUTES = ("number", "start_date", "end_date", "redate", "redate_time", "consultation_type")
+
+
+def _upsert_consultations_sql() -> str:
+    desired = ",\n".join(f"{expression} AS {name}" for name, expression in _DESIRED.items())
+    assigned = ", ".join(f"{name} = d.{name}" for name in _DESIRED)
+    current = ", ".join(f"t.{name}" for name in _DESIRED)
+    wanted = ", ".join(f"d.{name}" for name in _DESIRED)
+    old_attributes = ", ".join(f"d.old_{name}" for name in (*_ATTRIBUTES, "denied"))
+    new_attributes = ", ".join(f"t.{name}" for name in (*_ATTRIBUTES, "denied"))
+    olds = ", ".join(f"l.{name} AS old_{name}" for name in (*_ATTRIBUTES, "denied"))
+    prefix = "CASE WHEN :all_subscribers AND cl.client_id IS NULL THEN 'cl_all_' ELSE 'cl_' END"
+    return f"""
+WITH incoming AS ({_unnest(_CONSULTATION_COLUMNS, "i")}),
+locked AS MATERIALIZED (
+    SELECT c.* FROM cons.cons c
+    WHERE c.cl_ref_key IN (SELECT ref_key FROM incoming)
+      AND NOT {_ONEC_CHANGE_PENDING.format(row="c")}
+    ORDER BY c.cons_id
+    FOR UPDATE OF c
+),
+desired AS (
+    SELECT l.cons_id, l.status AS old_status, l.manager AS old_manager, i.deleted, {olds},
+           {desired}
+    FROM locked l
+    JOIN incoming i ON i.ref_key = l.cl_ref_key
+    LEFT JOIN cons.clients cl ON cl.cl_ref_key = i.client_key
+),
+updated AS (
+    UPDATE cons.cons t SET {assigned}, updated_at = now()
+    FROM desired d
+    WHERE t.cons_id = d.cons_id AND ({current}) IS DISTINCT FROM ({wanted})
+    RETURNING t.cons_id, t.cl_ref_key, t.status, t.manager, t.lang, d.old_status, d.old_manager,
+              d.deleted,
+              ({old_attributes}) IS DISTINCT FROM ({new_attributes}) AS attributes_changed,
+              {_HAS_CHAT.format(row="t")} AS has_chat
+),
+inserted AS (
+    INSERT INTO cons.cons AS t (
+        cons_id, cl_ref_key, number, client_id, client_key, status, consultation_type, manager,
+        author, create_date, start_date, end_date, denied, source, lang, online_question_cat,
+        online_question, topic, comment, con_blocks)
+    SELECT {prefix} || i.ref_key::text, i.ref_key, i.number, cl.client_id, i.client_key,
+           i.status, '{ACCOUNTING}', i.manager, i.author, i.create_date, i.start_date,
+           i.end_date, i.denied, 'ONEC', i.lang, i.category, i.question, i.topic, i.description,
+           i.con_blocks
+    FROM incoming i
+    LEFT JOIN cons.clients cl ON cl.cl_ref_key = i.client_key
+    WHERE NOT EXISTS (SELECT 1 FROM cons.cons c WHERE c.cl_ref_key = i.ref_key)
+    ORDER BY i.ref_key
+    ON CONFLICT DO NOTHING
+    RETURNING t.cons_id, t.cl_ref_key, t.status, t.manager, t.lang
+),
+history AS (
+    INSERT INTO cons.status_history (cons_id, old_status, new_status, source)
+    SELECT cons_id, old_status, status, 'etl' FROM updated WHERE old_status <> status
+    UNION ALL
+    SELECT cons_id, NULL, status, 'etl' FROM inserted
+)
+SELECT true AS inserted, cons_id, cl_ref_key, status, manager, lang, NULL AS old_status,
+       NULL::uuid AS old_manager, false AS deleted, false AS attributes_changed, false AS has_chat
+FROM inserted
+UNION ALL
+SELECT false, cons_id, cl_ref_key, status, manager, lang, old_status, old_manager, deleted,
+       attributes_changed, has_chat
+FROM updated
+"""  # noqa: S608 - module constants, no outside values
+
+
+_UPSERT_CONSULTATIONS = text(_upsert_consultations_sql())
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationChange:
+    """A consultation row the ETL inserted or changed, with what it was before."""
+
+    inserted: bool
+    cons_id: str
+    ref_key: uuid.UUID
+    status: str
+    manager: uuid.UUID | None
+    lang: str | None
+    old_status: str | None
+    old_manager: uuid.UUID | None
+    #: 1C marked the document deleted.
+    deleted: bool
+    #: Number, dates, type or "closed without consultation" changed (Chatwoot shows them).
+    attributes_changed: bool
+    has_chat: bool
+
+
+async def upsert_consultations(
+    session: AsyncSession, arrays: Arrays, *, all_subscribers: bool
+) -> list[ConsultationChange]:
+    """Insert documents we do not have (as `cl_<Ref_Key>`, or `cl_all_<Ref_Key>` for another
+    subscriber's when `all_subscribers`), update the rows that differ from 1C, and return both.
+
+    Rows are locked in `cons_id` order and inserted in key order, so two runs over overlapping
+    pages wait for each other instead of deadlocking. A row with a change owed to 1C is left
+    alone (1C does not have our change yet)."""
+    result = await session.execute(
+        _UPSERT_CONSULTATIONS, {**arrays, "all_subscribers": all_subscribers}
+    )
+    return [ConsultationChange(*row) for row in result.all()]
+
+
+_LINE_COLUMNS = (
+    ("ref_key", "uuid"),
+    ("line_number", "integer"),
+    ("po_type_key", "uuid"),
+    ("po_section_key", "uuid"),
+    ("interference_key", "uuid"),
+    ("manager_help_key", "uuid"),
+    ("repeat_request", "boolean"),
+    ("question", "text"),
+    ("answer", "text"),
+)
+_LINE_CONTENT = [name for name, _ in _LINE_COLUMNS if name not in ("ref_key", "line_number")]
+
+_SYNC_LINES = text(
+    f"""
+WITH lines AS ({_unnest(_LINE_COLUMNS, "l")}),
+owners AS (
+    SELECT c.cons_id, c.cl_ref_key FROM cons.cons c
+    WHERE c.cl_ref_key = ANY(CAST(:documents AS uuid[]))
+),
+removed AS (
+    DELETE FROM cons.q_and_a q USING owners o
+    WHERE q.cons_id = o.cons_id AND q.line_number IS NOT NULL
+      AND NOT EXISTS (
+          SELECT 1 FROM lines l WHERE l.ref_key = o.cl_ref_key AND l.line_number = q.line_number)
+    RETURNING q.id
+),
+saved AS (
+    INSERT INTO cons.q_and_a AS q (cons_id, line_number, {", ".join(_LINE_CONTENT)})
+    SELECT o.cons_id, l.line_number, {", ".join("l." + name for name in _LINE_CONTENT)}
+    FROM lines l JOIN owners o ON o.cl_ref_key = l.ref_key
+    ORDER BY o.cons_id, l.line_number
+    ON CONFLICT (cons_id, line_number) DO UPDATE
+    SET {", ".join(f"{name} = excluded.{name}" for name in _LINE_CONTENT)}
+    WHERE ({", ".join("q." + name for name in _LINE_CONTENT)})
+          IS DISTINCT FROM ({", ".join("excluded." + name for name in _LINE_CONTENT)})
+    RETURNING q.id
+)
+SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM saved)
+"""  # noqa: S608 - module constants, no outside values
+)
+
+
+async def sync_question_lines(
+    session: AsyncSession, documents: Sequence[uuid.UUID], lines: Arrays
+) -> int:
+    """Make the 1C lines (`line_number` set) of these documents' consultations exactly `lines`;
+    chat messages stored beside them are left alone. Returns the rows written or removed."""
+    result = await session.execute(_SYNC_LINES, {**lines, "documents": list(documents)})
+    return int(result.scalar_one())
+
+
+async def open_consultation_keys(session: AsyncSession) -> list[uuid.UUID]:
+    """The 1C keys of consultations not in a terminal status and with no change owed to 1C."""
+    rows = await session.scalars(
+        text(
+            "SELECT c.cl_ref_key FROM cons.cons c "  # noqa: S608 - module constants
+            f"WHERE c.cl_ref_key IS NOT NULL AND c.status NOT IN ({_TERMINAL}) "
+            f"AND NOT {_ONEC_CHANGE_PENDING.format(row='c')} "
+            "ORDER BY c.cl_ref_key"
+        )
+    )
+    return list(rows)
+
+
+_CANCEL_MISSING = text(
+    f"""
+WITH locked AS MATERIALIZED (
+    SELECT c.cons_id, c.status FROM cons.cons c
+    WHERE c.cl_ref_key = ANY(CAST(:keys AS uuid[])) AND c.status NOT IN ({_TERMINAL})
+      AND NOT {_ONEC_CHANGE_PENDING.format(row="c")}
+    ORDER BY c.cons_id
+    FOR UPDATE OF c
+),
+cancelled AS (
+    UPDATE cons.cons t SET status = 'cancelled', updated_at = now()
+    FROM locked l WHERE t.cons_id = l.cons_id
+    RETURNING t.cons_id, t.cl_ref_key, t.status, t.manager, t.lang, l.status AS old_status,
+              {_HAS_CHAT.format(row="t")} AS has_chat
+),
+history AS (
+    INSERT INTO cons.status_history (cons_id, old_status, new_status, source)
+    SELECT cons_id, old_status, status, 'etl' FROM cancelled
+)
+SELECT false, cons_id, cl_ref_key, status, manager, lang, old_status, manager, true, false,
+       has_chat
+FROM cancelled
+"""  # noqa: S608 - module constants, no outside values
+)
+
+
+async def cancel_missing(
+    session: AsyncSession, keys: Sequence[uuid.UUID]
+) -> list[ConsultationChange]:
+    """Cancel the live consultations whose 1C documents are gone (1C no longer has the keys)."""
+    result = await session.execute(_CANCEL_MISSING, {"keys": list(keys)})
+    return [ConsultationChange(*row) for row in result.all()]
+
+
+# --- what the registers add up to on a consultation --------------------------------------------
+
+_REFRESH_CALLS = text(
+    """
+WITH wanted AS (
+    SELECT c.cons_id,
+           (SELECT jsonb_agg(jsonb_build_object(
+                       'period', to_char(k.period AT TIME ZONE 'UTC',
+                                         'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                       'manager', k.manager)
+                   ORDER BY k.period, k.manager)
+            FROM cons.calls k WHERE k.cons_key = c.cl_ref_key) AS calls
+    FROM cons.cons c WHERE c.cl_ref_key = ANY(CAST(:keys AS uuid[]))
+)
+UPDATE cons.cons t SET con_calls = w.calls, updated_at = now()
+FROM wanted w
+WHERE t.cons_id = w.cons_id AND t.con_calls IS DISTINCT FROM w.calls
+RETURNING t.cons_id
+"""
+)
+
+_REFRESH_RATES = text(
+    """
+WITH wanted AS (
+    SELECT c.cons_id,
+           (SELECT jsonb_build_object(
+                       'average', round(avg(a.rating)::numeric, 2), 'count', count(*))
+            FROM cons.cons_rating_answers a
+            WHERE a.cons_key = c.cl_ref_key HAVING count(*) > 0) AS rates
+    FROM cons.cons c WHERE c.cl_ref_key = ANY(CAST(:keys AS uuid[]))
+)
+UPDATE cons.cons t SET con_rates = w.rates, updated_at = now()
+FROM wanted w
+WHERE t.cons_id = w.cons_id AND t.con_rates IS DISTINCT FROM w.rates
+RETURNING t.cons_id
+"""
+)
+
+
+async def refresh_calls(session: AsyncSession, keys: Sequence[uuid.UUID]) -> int:
+    """`con_calls` of these documents' consultations from `cons.calls` (only where it differs)."""
+    if not keys:
+        return 0
+    return len((await session.execute(_REFRESH_CALLS, {"keys": list(keys)})).all())
+
+
+async def refresh_rates(session: AsyncSession, keys: Sequence[uuid.UUID]) -> int:
+    """`con_rates` ({average, count}, as the booking writes it) of these documents'
+    consultations."""
+    if not keys:
+        return 0
+    return len((await session.execute(_REFRESH_RATES, {"keys": list(keys)})).all())
+
+
+# --- registers ---------------------------------------------------------------------------------
+
+_REDATE_COLUMNS = (
+    ("cons_key", "uuid"),
+    ("clients_key", "uuid"),
+    ("manager_key", "uuid"),
+    ("period", "timestamptz"),
+    ("old_date", "timestamptz"),
+    ("new_date", "timestamptz"),
+    ("comment", "text"),
+)
+
+_UPSERT_REDATES = text(
+    f"""
+WITH incoming AS ({_unnest(_REDATE_COLUMNS, "i")}),
+saved AS (
+    INSERT INTO cons.cons_redate AS r
+        (cons_key, clients_key, manager_key, period, old_date, new_date, comment)
+    SELECT * FROM incoming ORDER BY cons_key, period
+    ON CONFLICT (cons_key, clients_key, manager_key, period) DO UPDATE
+    SET old_date = excluded.old_date, new_date = excluded.new_date, comment = excluded.comment
+    WHERE (r.old_date, r.new_date, r.comment)
+          IS DISTINCT FROM (excluded.old_date, excluded.new_date, excluded.comment)
+    RETURNING r.cons_key, r.manager_key, r.period, r.old_date, r.new_date, (r.xmax = 0) AS new
+)
+SELECT s.new, s.cons_key, s.manager_key, s.period, s.old_date, s.new_date, c.cons_id, c.lang,
+       COALESCE({_HAS_CHAT.format(row="c")}, false)
+FROM saved s LEFT JOIN cons.cons c ON c.cl_ref_key = s.cons_key
+ORDER BY s.period, s.cons_key
+"""  # noqa: S608 - module constants, no outside values
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedRedate:
+    new: bool
+    cons_key: uuid.UUID
+    manager_key: uuid.UUID | None
+    period: datetime
+    old_date: datetime | None
+    new_date: datetime | None
+    #: The consultation it moves, when we have it.
+    cons_id: str | None
+    lang: str | None
+    has_chat: bool
+
+
+async def upsert_redates(session: AsyncSession, arrays: Arrays) -> list[SavedRedate]:
+    """Store redates by their 1C key (document, subscriber, manager, moment); returns the ones
+    that were new or changed."""
+    result = await session.execute(_UPSERT_REDATES, arrays)
+    return [SavedRedate(*row) for row in result.all()]
+
+
+_APPLY_LATEST_REDATES = text(
+    f"""
+WITH latest AS (
+    SELECT DISTINCT ON (r.cons_key) r.cons_key, r.new_date
+    FROM cons.cons_redate r
+    WHERE r.cons_key = ANY(CAST(:keys AS uuid[])) AND r.new_date IS NOT NULL
+    ORDER BY r.cons_key, r.period DESC, r.id DESC
+),
+wanted AS (
+    SELECT c.cons_id, l.new_date,
+           (l.new_date AT TIME ZONE :zone)::date AS redate,
+           (l.new_date AT TIME ZONE :zone)::time(0) AS redate_time
+    FROM latest l JOIN cons.cons c ON c.cl_ref_key = l.cons_key
+    ORDER BY c.cons_id
+    FOR UPDATE OF c
+)
+UPDATE cons.cons t
+SET start_date = w.new_date, redate = w.redate, redate_time = w.redate_time, updated_at = now()
+FROM wanted w
+WHERE t.cons_id = w.cons_id
+  AND (t.start_date, t.redate, t.redate_time)
+      IS DISTINCT FROM (w.new_date, w.redate, w.redate_time)
+RETURNING t.cons_id, {_HAS_CHAT.format(row="t")}
+"""  # noqa: S608 - module constants, no outside values
+)
+
+
+async def apply_latest_redates(
+    session: AsyncSession, keys: Sequence[uuid.UUID], *, zone: str
+) -> list[tuple[str, bool]]:
+    """Move these documents' consultations to the new date of their latest redate (`redate`
+    and `redate_time` in the 1C base's zone); returns (cons_id, has_chat) of those that moved."""
+    if not keys:
+        return []
+    result = await session.execute(_APPLY_LATEST_REDATES, {"keys": list(keys), "zone": zone})
+    return [(str(cons_id), bool(has_chat)) for cons_id, has_chat in result.all()]
+
+
+_RATING_COLUMNS = (
+    ("cons_key", "uuid"),
+    ("client_key", "uuid"),
+    ("manager_key", "uuid"),
+    ("question_number", "integer"),
+    ("rating", "integer"),
+    ("question", "text"),
+    ("comment", "text"),
+    ("sent_to_base", "boolean"),
+    ("rating_date", "timestamptz"),
+)
+_RATING_CONTENT = ("client_key", "rating", "question", "comment", "sent_to_base")
+
+_UPSERT_RATINGS = text(
+    f"""
+WITH incoming AS ({_unnest(_RATING_COLUMNS, "i")}),
+saved AS (
+    INSERT INTO cons.cons_rating_answers AS a
+        (cons_key, client_key, manager_key, question_number, rating, question, comment,
+         sent_to_base, rating_date)
+    SELECT * FROM incoming ORDER BY cons_key, manager_key, question_number
+    ON CONFLICT (cons_key, manager_key, question_number) DO UPDATE
+    SET {", ".join(f"{name} = excluded.{name}" for name in _RATING_CONTENT)},
+        rating_date = COALESCE(excluded.rating_date, a.rating_date)
+    WHERE ({", ".join("a." + name for name in _RATING_CONTENT)}, a.rating_date)
+          IS DISTINCT FROM ({", ".join("excluded." + name for name in _RATING_CONTENT)},
+                            COALESCE(excluded.rating_date, a.rating_date))
+    RETURNING a.cons_key, a.manager_key, a.question_number, a.rating, a.question,
+              (a.xmax = 0) AS new
+)
+SELECT s.new, s.cons_key, s.manager_key, s.question_number, s.rating, s.question, c.cons_id,
+       c.lang, COALESCE({_HAS_CHAT.format(row="c")}, false)
+FROM saved s LEFT JOIN cons.cons c ON c.cl_ref_key = s.cons_key
+ORDER BY s.cons_key, s.question_number, s.manager_key
+"""  # noqa: S608 - module constants, no outside values
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedRating:
+    new: bool
+    cons_key: uuid.UUID
+    manager_key: uuid.UUID
+    question_number: int
+    rating: int
+    question: str | None
+    cons_id: str | None
+    lang: str | None
+    has_chat: bool
+
+
+async def upsert_ratings(session: AsyncSession, arrays: Arrays) -> list[SavedRating]:
+    """Store rating answers by (document, manager, question); returns the new or changed ones.
+    A rating date 1C holds as empty (old records) never clears one we know."""
+    result = await session.execute(_UPSERT_RATINGS, arrays)
+    return [SavedRating(*row) for row in result.all()]
+
+
+_CALL_COLUMNS = (
+    ("period", "timestamptz"),
+    ("cons_key", "uuid"),
+    ("manager", "uuid"),
+    ("client_key", "uuid"),
+)
+
+_INSERT_CALLS = text(
+    f"""
+WITH incoming AS ({_unnest(_CALL_COLUMNS, "i")}),
+saved AS (
+    INSERT INTO cons.calls AS k (period, cons_key, manager, client_key)
+    SELECT * FROM incoming ORDER BY cons_key, period, manager
+    ON CONFLICT DO NOTHING
+    RETURNING k.period, k.cons_key, k.manager
+)
+SELECT s.period, s.cons_key, s.manager, c.cons_id, c.lang,
+       COALESCE({_HAS_CHAT.format(row="c")}, false)
+FROM saved s LEFT JOIN cons.cons c ON c.cl_ref_key = s.cons_key
+ORDER BY s.period, s.cons_key
+"""  # noqa: S608 - module constants, no outside values
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCall:
+    period: datetime
+    cons_key: uuid.UUID
+    manager: uuid.UUID
+    cons_id: str | None
+    lang: str | None
+    has_chat: bool
+
+
+async def insert_calls(session: AsyncSession, arrays: Arrays) -> list[SavedCall]:
+    """Store call attempts we do not have yet; returns the new ones."""
+    result = await session.execute(_INSERT_CALLS, arrays)
+    return [SavedCall(*row) for row in result.all()]
+
+
+# --- reads for the messages ----------------------------------------------------------------
+
+
+async def manager_names(session: AsyncSession, keys: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names (`cons.users.description`) of the managers with these 1C keys we know."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT cl_ref_key, description FROM cons.users "
+            "WHERE cl_ref_key = ANY(CAST(:keys AS uuid[])) AND description IS NOT NULL"
+        ),
+        {"keys": list(set(keys))},
+    )
+    return {key: str(name) for key, name in rows.all()}
