@@ -15,9 +15,11 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from switchboard.sandbox.chatwoot import (
     api_account,
@@ -110,7 +112,7 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return json_response(rails_body(500), 500)
 
 
-def build_app(engine: Engine) -> Starlette:
+def build_app(engine: Engine) -> PublicApiCors:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Deliveries run in the loop that serves the app, so they work in a BackgroundServer thread.
@@ -137,4 +139,23 @@ def build_app(engine: Engine) -> Starlette:
         exception_handlers={HTTPException: _routing_error, Exception: _crash},
     )
     app.state.engine = engine
-    return app
+    return PublicApiCors(app)
+
+
+class PublicApiCors:
+    """Chatwoot's rack-cors rule for the public API (`config/initializers/cors.rb`): any origin,
+    any header and method under `/public/api/*`, so a website's own chat client can call it from
+    the browser. Other paths get no CORS headers, as upstream in production."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.inner = app
+        self.state = app.state
+        self.cors = CORSMiddleware(
+            app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/public/api/"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.inner(scope, receive, send)
