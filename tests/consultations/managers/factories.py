@@ -80,12 +80,13 @@ def queued(
 ) -> list[Consultation]:
     """`count` consultations of manager `name`, created a minute apart."""
     base = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+    kind = fields.pop("consultation_type", ACCOUNTING)
     return [
         Consultation(
             cons_id=f"{prefix}{uuid.uuid4()}",
             manager=key(name),
             status=status,
-            consultation_type=ACCOUNTING,
+            consultation_type=kind,
             create_date=base + timedelta(minutes=n),
             start_date=start or base + timedelta(minutes=n),
             **fields,

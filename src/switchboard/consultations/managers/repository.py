@@ -400,9 +400,7 @@ async def average_minutes(
         )
         .group_by(Consultation.manager)
     )
-    return {
-        key: int(value) for key, value in rows if key is not None and value is not None
-    }
+    return {key: int(value) for key, value in rows if key is not None and value is not None}
 
 
 @dataclass(frozen=True, slots=True)

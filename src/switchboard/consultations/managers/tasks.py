@@ -91,14 +91,23 @@ run_pull_users = PULL_USERS.run
 # --- Chatwoot agents -----------------------------------------------------------------------------
 
 
-class AgentIndex:
-    """Chatwoot's agents, listed once per run, looked up by manager key and by e-mail; an agent
-    linked to a manager already is never matched to another."""
+class AgentTaken(Exception):
+    """The agent Chatwoot has for this e-mail is linked to another manager already."""
 
-    def __init__(self, agents: list[ChatAgent], in_use: Mapping[int, uuid.UUID]) -> None:
+    def __init__(self, agent_id: int) -> None:
+        super().__init__(f"Chatwoot agent {agent_id} belongs to another manager")
+        self.agent_id = agent_id
+
+
+class AgentIndex:
+    """Chatwoot's agents, listed at most once per run (on the first lookup), found by manager key
+    and by e-mail; an agent linked to a manager already is never matched to another."""
+
+    def __init__(self, chat: ChatDesk, in_use: Mapping[int, uuid.UUID]) -> None:
+        self.chat = chat
         self.owners = dict(in_use)
-        self.by_key = {agent.manager_key: agent for agent in agents if agent.manager_key}
-        self.by_email = {agent.email.strip().lower(): agent for agent in agents if agent.email}
+        self.by_key: dict[uuid.UUID, ChatAgent] | None = None
+        self.by_email: dict[str, ChatAgent] = {}
 
     def free_for(self, agent_id: int, manager_key: uuid.UUID) -> bool:
         return self.owners.get(agent_id, manager_key) == manager_key
@@ -106,7 +115,11 @@ class AgentIndex:
     def take(self, agent_id: int, manager_key: uuid.UUID) -> None:
         self.owners[agent_id] = manager_key
 
-    def match(self, manager: UnmappedManager, email: str) -> ChatAgent | None:
+    async def match(self, manager: UnmappedManager, email: str) -> ChatAgent | None:
+        if self.by_key is None:
+            agents = await self.chat.agents()
+            self.by_key = {agent.manager_key: agent for agent in agents if agent.manager_key}
+            self.by_email = {a.email.strip().lower(): a for a in agents if a.email}
         for agent in (self.by_key.get(manager.key), self.by_email.get(email.lower())):
             if agent is not None and self.free_for(agent.agent_id, manager.key):
                 self.take(agent.agent_id, manager.key)
@@ -122,12 +135,15 @@ async def _agent_for(
     if own is not None and index.free_for(own, manager.key):
         return own, "linked"
     email = service.agent_email(manager)
-    agent = index.match(manager, email)
+    agent = await index.match(manager, email)
     if agent is not None:
         return agent.agent_id, "matched"
     created = await chat.create_agent(
         name=manager.name or email, email=email, manager_key=manager.key
     )
+    if not index.free_for(created.agent_id, manager.key):
+        # Chatwoot keeps one agent per e-mail, and this one is another manager's.
+        raise AgentTaken(created.agent_id)
     index.take(created.agent_id, manager.key)
     await chat.add_inbox_member(created.agent_id)
     return created.agent_id, "created"
@@ -146,11 +162,11 @@ async def sync_chat_agents(runtime: Runtime) -> dict[str, Any]:
     report = {"unmapped": len(unmapped), "linked": 0, "matched": 0, "created": 0, "refused": 0}
     if not unmapped:
         return report
-    index = AgentIndex(await chat.agents(), in_use)
+    index = AgentIndex(chat, in_use)
     for manager in unmapped:
         try:
             agent_id, how = await _agent_for(chat, index, manager)
-        except (PeerRejected, PeerBusinessError) as error:
+        except (PeerRejected, PeerBusinessError, AgentTaken) as error:
             # Chatwoot refused this one (e.g. an e-mail taken by another agent): the others
             # still get theirs, and the next run tries again. An outage stops the run instead.
             log.warning("chat agent refused", manager_key=str(manager.key), error=str(error))

@@ -1,0 +1,176 @@
+"""`pull_queue_closing_cl`: today's closings from the 1C emulator, clients told once, waiting
+consultations moved to another manager with the changes owed to Chatwoot and 1C queued."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from switchboard.consultations.managers.tasks import run_pull_queue_closing_cl
+from switchboard.consultations.models import TECH_SUPPORT, Consultation, QueueClosing
+from switchboard.consultations.sync.models import OutboxTask
+from switchboard.core.db.base import utcnow
+from switchboard.core.http.errors import PeerUnavailable
+from switchboard.integrations.models import NotificationLog
+from switchboard.runtime import Runtime
+from switchboard.sandbox.faults import Fault
+from switchboard.sandbox.pytest_plugin import RunningOneC
+from tests.consultations.managers.factories import TASHKENT, key, manager, queued, store
+
+CLOSINGS = "InformationRegister_ЗакрытиеОчередиНаКонсультанта"
+
+
+def today() -> date:
+    """Today in the 1C base's zone, as the job sees it."""
+    return datetime.now(TASHKENT).date()
+
+
+def closing_row(name: str, day: date, *, closed: bool, hour: int = 0) -> dict[str, Any]:
+    return {
+        "Дата": f"{day.isoformat()}T{hour:02d}:00:00",
+        "Менеджер_Key": str(key(name)),
+        "Закрыт": closed,
+    }
+
+
+async def _rows(runtime: Runtime, model: Any) -> list[Any]:
+    async with runtime.database.transaction() as session:
+        return list((await session.scalars(select(model))).all())
+
+
+async def _managers_of(runtime: Runtime) -> dict[str, Any]:
+    return {row.cons_id: row.manager for row in await _rows(runtime, Consultation)}
+
+
+async def _closed_runtime(onec: RunningOneC, runtime_factory: Any) -> Runtime:
+    runtime: Runtime = await runtime_factory(**onec.settings(), ODATA_TIMEZONE="Asia/Tashkent")
+    return runtime
+
+
+async def test_a_new_closing_moves_todays_queue_and_tells_each_client_once(
+    onec: RunningOneC, runtime_factory: Any
+) -> None:
+    runtime = await _closed_runtime(onec, runtime_factory)
+    now = utcnow()
+    waiting = queued("Анна", 2, start=now - timedelta(hours=1))
+    waiting[0].chatwoot_conversation_id = 501
+    waiting[1].lang = "uz"
+    later = queued("Анна", 1, start=now + timedelta(days=3))  # not today: Анна is back by then
+    theirs = queued("Анна", 1, prefix="cl_all_", start=now)  # another subscriber's: 1C's to move
+    await store(
+        runtime,
+        manager("Анна", limit=5, uz=True),
+        manager("Борис", limit=5, uz=True),
+        manager("Вера", limit=5, uz=True),
+        queued("Борис", 1),
+        waiting,
+        later,
+        theirs,
+    )
+    onec.emulator.store.load(
+        {
+            CLOSINGS: [
+                closing_row("Анна", today(), closed=True),
+                closing_row("Борис", today(), closed=False),
+                closing_row("Вера", today() + timedelta(days=1), closed=True),  # not today
+            ]
+        }
+    )
+
+    report = await run_pull_queue_closing_cl(runtime)
+
+    assert (report["newly_closed"], report["notified"], report["reassigned"]) == (1, 2, 2)
+    closings = await _rows(runtime, QueueClosing)
+    assert [(c.period, c.manager_key) for c in closings] == [(today(), key("Анна"))]
+    managers = await _managers_of(runtime)
+    assert {managers[w.cons_id] for w in waiting} <= {key("Борис"), key("Вера")}
+    assert managers[later[0].cons_id] == key("Анна")
+    assert managers[theirs[0].cons_id] == key("Анна")
+
+    tasks = await _rows(runtime, OutboxTask)
+    by_consultation = {
+        w.cons_id: sorted(t.operation for t in tasks if t.cons_id == w.cons_id) for w in waiting
+    }
+    # Told twice (queue closed, then who it is now); the new assignee goes to both systems.
+    expected = sorted(
+        ["chatwoot.assign", "onec.update_consultation", *["chatwoot.post_message"] * 2]
+    )
+    assert by_consultation == {w.cons_id: expected for w in waiting}
+    assert all(t.payload["cons_id"] in by_consultation for t in tasks)
+    texts = {t.cons_id: t.payload["text"] for t in tasks if t.operation == "chatwoot.post_message"}
+    assert set(texts) == set(by_consultation)
+    messages = [t.payload["text"] for t in tasks if t.operation == "chatwoot.post_message"]
+    day = today().strftime("%d.%m.%Y")
+    assert (
+        f"Очередь для Анна закрыта на {day}. В скором времени ваша консультация будет "
+        "переназначена другому менеджеру." in messages
+    )
+    assert f"Анна navbati {day} kuni yopilgan." in " ".join(messages)
+    assert any(
+        m.startswith("Ваша консультация переназначена другому менеджеру. Было: Анна.")
+        for m in messages
+    )
+
+    # A second run changes nothing and tells nobody anything again.
+    again = await run_pull_queue_closing_cl(runtime)
+    assert (again["newly_closed"], again["notified"], again["reassigned"]) == (0, 0, 0)
+    assert len(await _rows(runtime, OutboxTask)) == len(tasks)
+    assert len(await _rows(runtime, NotificationLog)) == 4
+    assert await _managers_of(runtime) == managers
+
+
+async def test_nobody_free_keeps_the_consultation_and_tells_the_client_once(
+    onec: RunningOneC, runtime_factory: Any
+) -> None:
+    runtime = await _closed_runtime(onec, runtime_factory)
+    waiting = queued("Анна", 1, start=utcnow())
+    tech = queued("Анна", 1, start=utcnow(), consultation_type=TECH_SUPPORT)
+    await store(
+        runtime, manager("Анна"), manager("Борис", limit=1), queued("Борис", 1), waiting, tech
+    )
+    onec.emulator.store.load({CLOSINGS: [closing_row("Анна", today(), closed=True, hour=9)]})
+
+    first = await run_pull_queue_closing_cl(runtime)
+    second = await run_pull_queue_closing_cl(runtime)
+
+    assert (first["notified"], first["reassigned"], first["unassigned"]) == (2, 0, 2)
+    assert (second["notified"], second["reassigned"], second["unassigned"]) == (0, 0, 2)
+    assert (await _managers_of(runtime))[waiting[0].cons_id] == key("Анна")
+    operations = [t.operation for t in await _rows(runtime, OutboxTask)]
+    assert operations == ["chatwoot.post_message", "chatwoot.post_message"]
+
+
+async def test_a_reopened_queue_is_removed_and_another_day_is_left_alone(
+    onec: RunningOneC, runtime_factory: Any
+) -> None:
+    runtime = await _closed_runtime(onec, runtime_factory)
+    yesterday = today() - timedelta(days=1)
+    await store(
+        runtime,
+        manager("Анна"),
+        QueueClosing(period=today(), manager_key=key("Анна")),
+        QueueClosing(period=yesterday, manager_key=key("Анна")),
+    )
+    onec.emulator.store.load({CLOSINGS: [closing_row("Анна", today(), closed=False)]})
+
+    report = await run_pull_queue_closing_cl(runtime)
+
+    assert (report["reopened"], report["closed"]) == (1, 0)
+    assert [c.period for c in await _rows(runtime, QueueClosing)] == [yesterday]
+
+
+async def test_1c_down_changes_nothing(onec: RunningOneC, runtime_factory: Any) -> None:
+    runtime = await _closed_runtime(onec, runtime_factory)
+    await store(runtime, manager("Анна"), QueueClosing(period=today(), manager_key=key("Анна")))
+    onec.emulator.faults.add(Fault(status=503, path=f"*/{CLOSINGS}*"))
+    with pytest.raises(PeerUnavailable):
+        await run_pull_queue_closing_cl(runtime)
+    assert len(await _rows(runtime, QueueClosing)) == 1
+
+
+async def test_without_1c_the_job_is_skipped(runtime: Runtime) -> None:
+    report = await run_pull_queue_closing_cl(runtime)
+    assert report == {"skipped": "1C is not configured (ODATA_BASEURL_CL)"}
