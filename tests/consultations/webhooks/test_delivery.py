@@ -242,3 +242,41 @@ async def test_unknown_events_and_dot_names(
     log = await webhook_log(unsigned_runtime)
     assert [e.event for e in log] == ["contact_created", "conversation_resolved", "message_created"]
     assert log[-1].payload["content"] == "a\ufffdb"
+
+
+async def test_ids_beyond_our_columns_are_refused_or_unknown_never_a_server_error(
+    unsigned: httpx.AsyncClient, unsigned_runtime: Runtime
+) -> None:
+    await add(
+        unsigned_runtime, Consultation(cons_id="c-1", status="open", chatwoot_conversation_id=5)
+    )
+    huge_agent = await unsigned.post(
+        WEBHOOK_PATH,
+        json={
+            "event": "conversation_updated",
+            "id": 5,
+            "meta": {"assignee": {"id": 2**62, "type": "user"}},
+            "changed_attributes": [{"assignee_id": {"previous_value": None, "current_value": 1}}],
+        },
+    )
+    assert huge_agent.status_code == 200
+    assert huge_agent.json()["outcome"] == f"agent {2**62} is no known 1C manager; manager kept"
+    huge_conversation = await unsigned.post(
+        WEBHOOK_PATH, json={"event": "conversation_updated", "id": 2**40}
+    )
+    assert huge_conversation.status_code == 422
+    odd_dates = await unsigned.post(
+        WEBHOOK_PATH,
+        json={
+            "event": "conversation_created",
+            "id": 6,
+            "inbox_id": 1,
+            "created_at": 1e30,
+            "custom_attributes": {"date_con": "0001-01-01T00:00:00+05:00"},
+        },
+    )
+    assert odd_dates.status_code == 200
+    row = await consultation(unsigned_runtime, conversation_id=6)
+    assert row is not None
+    assert row.start_date is None
+    assert row.create_date is not None

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from switchboard.consultations.models import Client, Consultation, Manager, ManagerMapping
+from switchboard.consultations.sync.tasks import drain
 from tests.consultations.webhooks.support import (
     PUBLIC,
     Wired,
@@ -319,3 +320,21 @@ async def test_a_csat_answer_is_logged(wired: Wired) -> None:
         "event": "message_updated",
         "outcome": "CSAT rating 5 from the client: kept in this log only",
     }
+
+
+async def test_the_reassignment_message_reaches_the_clients_chat_and_comes_back(
+    wired: Wired, agents: dict[str, int]
+) -> None:
+    cons_id, conversation_id = await _ours(wired)
+    wired.chatwoot.emulator.assign(conversation_id, assignee_id=agents["Dilnoza"])
+    await wired.delivered()
+    outcome = await drain(wired.runtime)  # the worker's part: the outbox to Chatwoot
+    assert outcome.get("done") == 1, outcome
+    shown = await wired.api.get(f"{wired.account}/conversations/{conversation_id}/messages")
+    texts = [(m["content"], m["message_type"], m["private"]) for m in shown.json()["payload"]]
+    assert ("Ваш менеджер изменён: Дилноза Каримова", 1, False) in texts  # outgoing, not a note
+    # Chatwoot tells us of the message it posted; it is stored with the chat.
+    await wired.delivered()
+    assert [r.content for r in await chat(wired.runtime, cons_id)] == [
+        "Ваш менеджер изменён: Дилноза Каримова"
+    ]

@@ -21,6 +21,8 @@ from switchboard.consultations.models import (
 )
 from switchboard.integrations.models import WebhookLog
 
+INTEGER_MAX = 2**31 - 1
+
 # -- the delivery log ----------------------------------------------------------------------
 
 
@@ -153,6 +155,8 @@ async def client_exists(session: AsyncSession, client_id: uuid.UUID) -> bool:
 
 async def manager_key_of_agent(session: AsyncSession, agent_id: int) -> uuid.UUID | None:
     """The 1C manager behind a Chatwoot agent: `sys.user_mapping` first, then `cons.users`."""
+    if agent_id > INTEGER_MAX:
+        return None  # the agent columns are `integer`: no such agent can be mapped
     mapped = select(ManagerMapping.cl_manager_key).where(
         ManagerMapping.chatwoot_user_id == agent_id
     )

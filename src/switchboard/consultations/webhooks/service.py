@@ -588,6 +588,8 @@ def _read_datetime(value: Any) -> datetime | None:
         return _INVALID  # type: ignore[no-any-return]
     try:
         moment = datetime.fromisoformat(value.strip())
+        if moment.year == 1:
+            return None  # 1C's empty date, 0001-01-01
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):
         return _INVALID  # type: ignore[no-any-return]
