@@ -212,3 +212,45 @@ async def test_etl_state_shows_runs_and_cursors(runtime_factory: Any, client_fac
     assert queued.json() == {"job": "load_dicts", "queued": True}
     assert (await client.post("/api/admin/etl/load_dicts/run")).json()["queued"] is False
     assert (await client.post("/api/admin/etl/nope/run")).status_code == 404
+
+
+async def test_old_settled_changes_and_logs_are_pruned_but_open_ones_stay(
+    runtime: Runtime,
+) -> None:
+    from sqlalchemy import text
+
+    from switchboard.consultations.sync.repository import prune_logs
+
+    async with runtime.database.transaction() as session:
+        old_done = await enqueue(session, "onec.a", {})
+        old_failed = await enqueue(session, "onec.b", {})
+        fresh_done = await enqueue(session, "onec.c", {})
+        await session.execute(
+            text(
+                "UPDATE sys.outbox SET status = 'done', done_at = now() - interval '40 days' "
+                "WHERE id = :id"
+            ),
+            {"id": old_done},
+        )
+        await session.execute(
+            text(
+                "UPDATE sys.outbox SET status = 'failed', created_at = now() - interval '90 days'"
+                " WHERE id = :id"
+            ),
+            {"id": old_failed},
+        )
+        await session.execute(
+            text("UPDATE sys.outbox SET status = 'done', done_at = now() WHERE id = :id"),
+            {"id": fresh_done},
+        )
+        await session.execute(
+            text(
+                "INSERT INTO log.webhook_log (source, payload, created_at) VALUES "
+                "('chatwoot', '{}', now() - interval '31 days'), ('chatwoot', '{}', now())"
+            )
+        )
+    async with runtime.database.transaction() as session:
+        assert await prune_logs(session, days=30) == 2
+    assert {task.id for task in await _tasks(runtime)} == {old_failed, fresh_done}
+    async with runtime.database.transaction() as session:
+        assert await session.scalar(text("SELECT count(*) FROM log.webhook_log")) == 1

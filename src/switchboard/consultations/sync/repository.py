@@ -262,3 +262,22 @@ async def etl_runs_summary(session: AsyncSession, jobs: Sequence[str]) -> dict[s
 
 async def sync_cursors(session: AsyncSession) -> list[SyncState]:
     return list(await session.scalars(select(SyncState).order_by(SyncState.entity_name)))
+
+
+_PRUNE = (
+    # Settled changes and the failures of settled changes: the record of what was sent.
+    "DELETE FROM sys.outbox WHERE status IN ('done', 'cancelled') AND done_at < now() - "
+    "make_interval(days => :days)",
+    # Webhook deliveries (their effect is in the consultations; the log is for debugging).
+    "DELETE FROM log.webhook_log WHERE created_at < now() - make_interval(days => :days)",
+    "DELETE FROM sys.etl_runs WHERE started_at < now() - make_interval(days => :days)",
+)
+
+
+async def prune_logs(session: AsyncSession, *, days: int) -> int:
+    """Forget logs older than `days` (a failed or pending change is never forgotten)."""
+    removed = 0
+    for statement in _PRUNE:
+        result = await session.execute(text(statement), {"days": days})
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed

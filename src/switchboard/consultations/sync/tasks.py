@@ -242,3 +242,17 @@ DRAIN_BUDGET_SECONDS = 50.0
 async def drain_outbox(context: JobContext, timestamp: int | None = None) -> dict[str, int]:
     """Carry out the changes owed to Chatwoot and 1C (the outbox), retrying failed ones."""
     return await drain(runtime_of(context), budget_seconds=DRAIN_BUDGET_SECONDS)
+
+
+#: How long settled outbox tasks, webhook deliveries and ETL runs are kept.
+LOG_RETENTION_DAYS = 30
+
+
+@blueprint.periodic(cron="41 2 * * *", periodic_id="daily")
+@blueprint.task(pass_context=True, **singleton("sync.prune_logs"))
+async def prune_logs(context: JobContext, timestamp: int | None = None) -> dict[str, int]:
+    """Forget settled outbox tasks, webhook deliveries and ETL runs older than 30 days."""
+    runtime = runtime_of(context)
+    async with runtime.database.transaction() as session:
+        removed = await repository.prune_logs(session, days=LOG_RETENTION_DAYS)
+    return {"removed": removed}
