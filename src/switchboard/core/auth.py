@@ -88,17 +88,6 @@ INIT_DATA_CLOCK_SKEW_SECONDS = 60
 INIT_DATA_MAX_LENGTH = 8192
 
 
-def init_data_of(headers: Mapping[str, str]) -> str | None:
-    """The raw `initData` of `X-Telegram-Init-Data` or `Authorization: tma …`, or None."""
-    raw = headers.get("x-telegram-init-data")
-    if raw is None:
-        scheme, _, rest = (headers.get("authorization") or "").partition(" ")
-        if scheme.lower() != "tma":
-            return None
-        raw = rest
-    return raw.strip()
-
-
 def init_data_hash(fields: Mapping[str, str], bot_token: str) -> str:
     """Telegram's hash of a Mini App's fields: the data-check-string is every field but `hash`,
     sorted by key, as `key=value` lines joined by "\\n"; the key is HMAC-SHA256 of the bot
@@ -245,9 +234,10 @@ class FrontAuth:
         openid: TokenVerifier | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        # Compared with the raw header bytes: no header object is built on the hot path.
         secret = settings.front_secret.get_secret_value()
-        self._secret = secret
-        self._bearer = settings.front_bearer_token.get_secret_value() or secret
+        self._secret = secret.encode()
+        self._bearer = (settings.front_bearer_token.get_secret_value() or secret).encode()
         self._bot_token = settings.telegram_bot_token.get_secret_value()
         self._init_data_max_age = settings.telegram_init_data_max_age_seconds
         self._open = not settings.front_credentials_configured()
@@ -262,15 +252,17 @@ class FrontAuth:
         """Returns when the request may pass; raises `Unauthorized` (401) when not."""
         if self._open:
             return
-        headers = connection.headers
-        init_data = init_data_of(headers)
+        secret, authorization, init_data = _front_headers(connection.scope)
+        if init_data is None and authorization is not None and authorization[:4].lower() == b"tma ":
+            init_data = authorization[4:]
         if init_data is not None:
-            remember_telegram_user(connection, self._telegram_user(init_data))
+            user = self._telegram_user(init_data.decode("latin-1").strip())
+            remember_telegram_user(connection, user)
             return
-        if secret_matches(headers.get("x-front-secret"), self._secret):
+        if secret is not None and self._secret and secrets.compare_digest(secret, self._secret):
             return
-        token = bearer_token(headers)
-        if token is not None and secret_matches(token, self._bearer):
+        token = _bearer_of(authorization)
+        if token is not None and self._bearer and secrets.compare_digest(token, self._bearer):
             return
         if token is None or self._openid is None:
             raise _unauthorized(
@@ -278,7 +270,7 @@ class FrontAuth:
                 "Authentication required: send X-Front-Secret or Authorization: Bearer.",
             )
         try:
-            await self._openid.verify(token)
+            await self._openid.verify(token.decode("latin-1"))
         except TokenRejected as rejected:
             raise _unauthorized(rejected.code, rejected.message, invalid=True) from None
 
@@ -297,6 +289,27 @@ class FrontAuth:
             )
         except InitDataInvalid as invalid:
             raise _unauthorized(invalid.code, invalid.message) from None
+
+
+def _front_headers(scope: Mapping[str, Any]) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """`X-Front-Secret`, `Authorization` and `X-Telegram-Init-Data` of a request, in one pass
+    over its raw headers (ASGI gives their names in lower case)."""
+    secret = authorization = init_data = None
+    for name, value in scope["headers"]:
+        if name == b"x-front-secret":
+            secret = value
+        elif name == b"authorization":
+            authorization = value
+        elif name == b"x-telegram-init-data":
+            init_data = value
+    return secret, authorization, init_data
+
+
+def _bearer_of(authorization: bytes | None) -> bytes | None:
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(b" ")
+    return (token.strip() or None) if scheme.lower() == b"bearer" else None
 
 
 def _unauthorized(code: str, message: str, *, invalid: bool = False) -> Unauthorized:
