@@ -35,6 +35,8 @@ from switchboard.consultations.sync.models import OutboxTask
 
 #: Statuses of a technical-support consultation that is still being worked on.
 OPEN_STATUSES = ("new", "open", "pending")
+#: The database's clock at the moment a statement runs (not the transaction's start).
+CLOCK_NOW = func.clock_timestamp()
 #: How long an idempotency key is remembered.
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -69,6 +71,7 @@ async def insert_consultation(session: AsyncSession, values: Mapping[str, Any]) 
     row = Consultation(**values)
     session.add(row)
     await session.flush()
+    await session.refresh(row)  # values the database chose (create_date, timestamps)
     return row
 
 

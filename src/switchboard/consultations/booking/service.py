@@ -321,7 +321,9 @@ def _row_values(
         "status": "pending" if accounting else "open",
         "consultation_type": fields.consultation_type,
         "manager": pick.manager_key if pick is not None else None,
-        "create_date": utc_seconds(now),
+        # The database's clock when the row is written, after the manager's lock: a queue's
+        # order (by create_date) is then the order in which its places were taken.
+        "create_date": repository.CLOCK_NOW,
         "start_date": start,
         "denied": False,
         "source": fields.source,
@@ -942,8 +944,10 @@ async def update_consultation(
         if not finished and "end_date" not in given:
             values["end_date"] = None  # reopened
     start = values.get("start_date", row.start_date)
-    end = values.get("end_date", row.end_date)
+    end = values.get("end_date") if "end_date" in given else None
     if start is not None and end is not None and end < start:
+        # Only an end the caller gives: one set now on closing may well precede the planned
+        # start (the manager helped earlier than booked).
         raise invalid_field("end_date", "The end is before the start.", "end_before_start")
     old_status = row.status
     await repository.update_consultation(session, cons_id, values)
