@@ -1,16 +1,18 @@
-"""Front-end auth: seed 001's static secrets and the Telegram Mini App's `initData`.
+"""Front-end auth: seed 001's static secrets, OpenID bearer tokens, the Telegram Mini App.
 
 A request passes with `X-Front-Secret: <FRONT_SECRET>`, or with `Authorization: Bearer <token>`
 where the token is `FRONT_BEARER_TOKEN` (or `FRONT_SECRET` when no bearer token is set). Both are
 compared in constant time. When no front credential of any kind is configured the check is off
 (development only: the demo prints a warning, and production refuses to start without them).
 
+With `OPENID_ISSUER` set, any other bearer token is checked as an OpenID token of that issuer
+(1C:Фреш; `core/openid.py`), and its claims are kept on the request: `openid_claims_of(request)`.
+
 The Telegram Mini App (the second front of seed 001) signs in with its `initData`, sent as
 `X-Telegram-Init-Data: <raw query string>` or `Authorization: tma <raw query string>`, verified
 as Telegram specifies for Web Apps (see `verify_init_data`). A valid one authenticates the
 request like the secret does, and the Telegram user it names is kept on the request:
-`telegram_user_of(request)`.
-"""
+`telegram_user_of(request)`."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from starlette.requests import HTTPConnection
 
 from switchboard.core.errors import Unauthorized
 from switchboard.core.http import HttpKit
+from switchboard.core.openid import OpenIdVerifier, TokenRejected
 from switchboard.core.settings import CoreSettings
 
 # --- static secrets (seed 001) -------------------------------------------------------------------
@@ -185,24 +188,14 @@ def telegram_user_of(connection: HTTPConnection) -> TelegramUser | None:
     return user if isinstance(user, TelegramUser) else None
 
 
+def openid_claims_of(connection: HTTPConnection) -> Mapping[str, Any] | None:
+    """The claims of the OpenID token that signed this request in (`sub`, `aud`, …), or None
+    (a request let in otherwise)."""
+    claims = getattr(connection.state, "openid_claims", None)
+    return claims if isinstance(claims, Mapping) else None
+
+
 # --- the check of every front-end request ------------------------------------------------------
-
-
-class TokenRejected(Exception):
-    """A bearer token that is no valid OpenID token of the configured issuer; `message` says
-    why, for people (an English msgid of `core.i18n`)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-
-
-class TokenVerifier(Protocol):
-    """Checks a bearer token that is not the static one (OpenID): returns its claims or raises
-    `TokenRejected`."""
-
-    async def verify(self, token: str) -> Mapping[str, Any]: ...
 
 
 class ProcessState(Protocol):
@@ -231,7 +224,7 @@ class FrontAuth:
         self,
         settings: CoreSettings,
         *,
-        openid: TokenVerifier | None = None,
+        openid: OpenIdVerifier | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         # Compared with the raw header bytes: no header object is built on the hot path.
@@ -246,7 +239,11 @@ class FrontAuth:
 
     @classmethod
     def create(cls, runtime: ProcessState) -> Self:
-        return cls(runtime.settings)
+        settings = runtime.settings
+        openid = None
+        if settings.openid_issuer is not None:
+            openid = OpenIdVerifier.from_settings(settings, runtime.http)
+        return cls(settings, openid=openid)
 
     async def authenticate(self, connection: HTTPConnection) -> None:
         """Returns when the request may pass; raises `Unauthorized` (401) when not."""
@@ -270,9 +267,12 @@ class FrontAuth:
                 "Authentication required: send X-Front-Secret or Authorization: Bearer.",
             )
         try:
-            await self._openid.verify(token.decode("latin-1"))
+            claims = await self._openid.verify(token.decode("latin-1"))
+            connection.state.openid_claims = claims
         except TokenRejected as rejected:
-            raise _unauthorized(rejected.code, rejected.message, invalid=True) from None
+            raise _unauthorized(
+                rejected.code, rejected.message, invalid=True, **rejected.params
+            ) from None
 
     def _telegram_user(self, init_data: str) -> TelegramUser:
         if not self._bot_token:
@@ -312,7 +312,11 @@ def _bearer_of(authorization: bytes | None) -> bytes | None:
     return (token.strip() or None) if scheme.lower() == b"bearer" else None
 
 
-def _unauthorized(code: str, message: str, *, invalid: bool = False) -> Unauthorized:
+def _unauthorized(
+    code: str, message: str, *, invalid: bool = False, **params: object
+) -> Unauthorized:
     # RFC 6750: a token that was presented but is not good says error="invalid_token".
     challenge = f'{_REALM}, error="invalid_token"' if invalid else _REALM
-    return Unauthorized(code, message, headers={"WWW-Authenticate": challenge})
+    error = Unauthorized(code, message, headers={"WWW-Authenticate": challenge})
+    error.params = params
+    return error

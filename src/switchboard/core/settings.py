@@ -155,7 +155,8 @@ class CoreSettings(SettingsSection):
     front_secret: SecretStr = inbound_secret("FRONT_SECRET")
     front_bearer_token: SecretStr = inbound_secret("FRONT_BEARER_TOKEN")
     #: OpenID bearer tokens (1C:Фреш) beside the static secrets: the issuer turns the check on.
-    openid_issuer: AnyHttpUrl | None = Field(None, validation_alias="OPENID_ISSUER")
+    #: Exactly as the issuer's discovery document and its tokens' `iss` spell it.
+    openid_issuer: str | None = Field(None, validation_alias="OPENID_ISSUER")
     #: The `aud` a token must carry; OPENID_CLIENT_ID when unset.
     openid_audience: str = Field("", validation_alias="OPENID_AUDIENCE")
     openid_client_id: str = Field("", validation_alias="OPENID_CLIENT_ID")
@@ -218,6 +219,17 @@ class CoreSettings(SettingsSection):
     def _empty_means_default(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("openid_issuer", mode="before")
+    @classmethod
+    def _issuer_is_a_url_or_nothing(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not value.startswith(("https://", "http://")):
+                raise ValueError(f"{value!r} is not an issuer URL such as https://login.example")
+        return value
+
     @field_validator("openid_algorithms")
     @classmethod
     def _public_key_algorithms_only(cls, value: list[str]) -> list[str]:
@@ -239,17 +251,6 @@ class CoreSettings(SettingsSection):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"{origin!r} is not an origin like https://example.com or *")
         return value
-
-    @model_validator(mode="after")
-    def _openid_is_not_offered_yet(self) -> Self:
-        # Until a JWT library is among the dependencies, tokens cannot be checked: refuse to
-        # start rather than refuse every token.
-        if self.openid_issuer is not None:
-            raise ValueError(
-                "OPENID_ISSUER: OpenID bearer tokens are not supported by this version yet; "
-                "leave it empty"
-            )
-        return self
 
     @model_validator(mode="after")
     def _openid_names_its_audience(self) -> Self:

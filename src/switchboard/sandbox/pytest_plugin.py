@@ -1,4 +1,4 @@
-"""The emulators as pytest fixtures: `onec` and `chatwoot`.
+"""The emulators as pytest fixtures: `onec`, `chatwoot` and the OpenID issuer `openid`.
 
 Each emulator runs as a real HTTP server for the whole test session (so timeouts, dropped
 connections and retries behave as on a network) and is reset before every test that uses it.
@@ -26,6 +26,7 @@ from switchboard.sandbox.server import BackgroundServer
 if TYPE_CHECKING:
     from switchboard.sandbox.chatwoot import ChatwootEmulator
     from switchboard.sandbox.onec import OneCEmulator
+    from switchboard.sandbox.openid import OpenIdIssuer
 
 
 @dataclass
@@ -112,3 +113,38 @@ def chatwoot(chatwoot_server: RunningChatwoot) -> RunningChatwoot:
     """The Chatwoot emulator in its initial state, with no faults."""
     chatwoot_server.reset()
     return chatwoot_server
+
+
+@dataclass
+class RunningOpenId:
+    issuer: OpenIdIssuer
+    server: BackgroundServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def settings(self) -> dict[str, str]:
+        return {"OPENID_ISSUER": self.url, "OPENID_AUDIENCE": self.issuer.audience}
+
+    def reset(self) -> None:
+        self.issuer.reset()
+        self.issuer.faults.clear()
+        self.issuer.journal.clear()
+
+
+@pytest.fixture(scope="session")
+def openid_server() -> Iterator[RunningOpenId]:
+    from switchboard.sandbox.openid import OpenIdIssuer
+
+    issuer = OpenIdIssuer()
+    with BackgroundServer(issuer.app) as server:
+        issuer.url = server.url
+        yield RunningOpenId(issuer, server)
+
+
+@pytest.fixture
+def openid(openid_server: RunningOpenId) -> RunningOpenId:
+    """The sandbox OpenID issuer with one fresh key, no faults, an empty journal."""
+    openid_server.reset()
+    return openid_server
