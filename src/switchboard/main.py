@@ -92,6 +92,7 @@ def create_app(
     app.state.rate_limiter = RateLimiter(
         per_minute=settings.rate_limit_per_minute,
         create_per_minute=settings.rate_limit_create_per_minute,
+        webhook_per_minute=settings.rate_limit_webhook_per_minute,
         redis_url=settings.redis_dsn(),
         redis_prefix=settings.redis_prefix,
         trusted_proxies=settings.trusted_proxies,

@@ -131,6 +131,24 @@ async def test_rate_limit_answers_429_with_retry_after(
     assert (await client.get("/api/health")).status_code == 200  # health is never limited
 
 
+async def test_webhooks_have_a_limit_of_their_own(
+    runtime_factory: Any, client_factory: Any
+) -> None:
+    runtime = await runtime_factory(RATE_LIMIT_PER_MINUTE=1, RATE_LIMIT_WEBHOOK_PER_MINUTE=3)
+    client = await client_factory(runtime)
+    assert (await client.get("/api/dicts/interference")).status_code == 200
+    assert (await client.get("/api/dicts/interference")).status_code == 429
+    # A burst of deliveries from the peer's one address is not cut by the API's limit.
+    statuses = [
+        (
+            await client.post("/webhook/chatwoot", json={"event": "conversation_typing_on"})
+        ).status_code
+        for _ in range(4)
+    ]
+    assert 429 not in statuses[:3]
+    assert statuses[3] == 429
+
+
 async def test_forwarded_for_counts_only_behind_a_trusted_proxy(
     runtime_factory: Any, client_factory: Any
 ) -> None:

@@ -38,6 +38,8 @@ log = structlog.get_logger("switchboard.http")
 
 LIMITED_PREFIXES = ("/api/", "/webhook/")
 UNLIMITED_PREFIXES = ("/api/health",)
+#: Webhooks have a limit of their own (`RATE_LIMIT_WEBHOOK_PER_MINUTE`).
+WEBHOOK_PREFIX = "/webhook/"
 QUIET_PATHS = ("/metrics", "/api/health")
 SLOW_REQUEST_SECONDS = 1.0
 #: What a client's `X-Request-Id` must look like to be kept (else the request gets a fresh one).
@@ -255,7 +257,10 @@ class RequestGuard:
         key = self.limiter.client_key(
             client[0] if client else None, _header(scope, b"x-forwarded-for")
         )
-        retry_after = await self.limiter.check(self.limiter.general, "api", key)
+        if path.startswith(WEBHOOK_PREFIX):
+            retry_after = await self.limiter.check(self.limiter.webhook, "webhook", key)
+        else:
+            retry_after = await self.limiter.check(self.limiter.general, "api", key)
         if retry_after is None:
             return False
         seconds = int(retry_after + 0.999)

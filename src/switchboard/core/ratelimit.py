@@ -25,6 +25,7 @@ class RateLimiter:
         *,
         per_minute: int,
         create_per_minute: int,
+        webhook_per_minute: int = 0,
         redis_url: str | None = None,
         redis_prefix: str = "switchboard:",
         trusted_proxies: Iterable[str] = (),
@@ -45,6 +46,9 @@ class RateLimiter:
         )
         self.create: RateLimitItem | None = (
             RateLimitItemPerMinute(create_per_minute) if create_per_minute else None
+        )
+        self.webhook: RateLimitItem | None = (
+            RateLimitItemPerMinute(webhook_per_minute) if webhook_per_minute else None
         )
         self.trusted = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
 

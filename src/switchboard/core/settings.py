@@ -147,6 +147,11 @@ class CoreSettings(SettingsSection):
     rate_limit_create_per_minute: int = Field(
         10, ge=0, validation_alias="RATE_LIMIT_CREATE_PER_MINUTE"
     )
+    #: Webhooks come from one address (the peer's server) in bursts (typing events), and a peer
+    #: such as Chatwoot does not retry a 429: their own, higher limit per address.
+    rate_limit_webhook_per_minute: int = Field(
+        3000, ge=0, validation_alias="RATE_LIMIT_WEBHOOK_PER_MINUTE"
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="TRUSTED_PROXIES"
     )
