@@ -26,6 +26,14 @@ class WebhookLog(Base):
             unique=True,
             postgresql_where=text("delivery_id IS NOT NULL"),
         ),
+        # A signed delivery replayed under another delivery id is still the same delivery.
+        Index(
+            "uq_webhook_log_source_signature",
+            "source",
+            "signature",
+            unique=True,
+            postgresql_where=text("signature IS NOT NULL"),
+        ),
         {"schema": "log"},
     )
 
@@ -34,6 +42,8 @@ class WebhookLog(Base):
     event: Mapped[str | None] = mapped_column(Text)
     delivery_id: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    #: The valid signature the delivery came with (the timestamp is inside it).
+    signature: Mapped[str | None] = mapped_column(Text)
     #: Whether the signature checked out (None: no secret configured, nothing to check).
     signature_valid: Mapped[bool | None]
     processed_at: Mapped[datetime | None]

@@ -177,3 +177,19 @@ async def test_production_without_a_secret_refuses_unless_told_chatwoot_cannot_s
     taken = await lenient.post(WEBHOOK_PATH, json=_resolved(5))
     assert taken.status_code == 200
     assert taken.json()["status"] == "ignored"  # no such conversation here
+
+
+async def test_a_captured_delivery_replayed_under_a_new_delivery_id_is_not_processed_again(
+    wired: Wired,
+) -> None:
+    await add(wired.runtime, Consultation(cons_id="c-1", status="open", chatwoot_conversation_id=5))
+    body = orjson.dumps(_resolved(5))
+    headers = signed_headers(wired.secret, body, delivery_id="d-1")
+    first = await wired.app.post(WEBHOOK_PATH, content=body, headers=headers)
+    assert first.json()["status"] == "processed"
+    # Within the timestamp's window, the same signed request with another delivery id.
+    replay = await wired.app.post(
+        WEBHOOK_PATH, content=body, headers={**headers, "X-Chatwoot-Delivery": "d-2"}
+    )
+    assert replay.status_code == 200
+    assert replay.json()["status"] == "duplicate"

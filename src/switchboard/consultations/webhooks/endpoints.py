@@ -133,15 +133,25 @@ async def chatwoot_webhook(
             "The webhook body is not a JSON object with an event name: {reason}.",
             reason=str(problem),
         ) from None
-    return await _receive(runtime, event, payload, delivery_id, signature_valid)
+    signature = x_chatwoot_signature if signature_valid else None
+    return await _receive(
+        runtime,
+        event,
+        payload=payload,
+        delivery_id=delivery_id,
+        signature_valid=signature_valid,
+        signature=signature,
+    )
 
 
 async def _receive(
     runtime: Runtime,
     event: str,
+    *,
     payload: dict[str, Any],
     delivery_id: str | None,
     signature_valid: bool | None,
+    signature: str | None,
 ) -> WebhookAck:
     async with runtime.database.transaction() as session:
         stored = await service.record_delivery(
@@ -150,6 +160,7 @@ async def _receive(
             delivery_id=delivery_id,
             payload=payload,
             signature_valid=signature_valid,
+            signature=signature,
         )
     if stored.processed:
         return WebhookAck(status="duplicate", event=event, outcome="processed before")

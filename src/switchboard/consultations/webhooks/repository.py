@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,9 +42,11 @@ async def store_delivery(
     delivery_id: str | None,
     payload: Any,
     signature_valid: bool | None,
+    signature: str | None = None,
     outcome: str | None = None,
 ) -> StoredDelivery:
-    """The delivery's log row: inserted, or the one stored before under the same delivery id."""
+    """The delivery's log row: inserted, or the one stored before under the same delivery id
+    or the same valid signature (a captured delivery replayed with a new delivery id)."""
     inserted = await session.scalar(
         insert(WebhookLog)
         .values(
@@ -53,21 +55,28 @@ async def store_delivery(
             delivery_id=delivery_id,
             payload=payload,
             signature_valid=signature_valid,
+            signature=signature,
             outcome=outcome,
         )
-        .on_conflict_do_nothing(
-            index_elements=["source", "delivery_id"],
-            index_where=text("delivery_id IS NOT NULL"),
-        )
+        .on_conflict_do_nothing()
         .returning(WebhookLog.id)
     )
     if inserted is not None:
         return StoredDelivery(log_id=inserted, fresh=True, processed=False)
     earlier = (
         await session.execute(
-            select(WebhookLog.id, WebhookLog.processed_at).where(
-                WebhookLog.source == source, WebhookLog.delivery_id == delivery_id
+            select(WebhookLog.id, WebhookLog.processed_at)
+            .where(
+                WebhookLog.source == source,
+                or_(
+                    and_(
+                        WebhookLog.delivery_id.is_not(None), WebhookLog.delivery_id == delivery_id
+                    ),
+                    and_(WebhookLog.signature.is_not(None), WebhookLog.signature == signature),
+                ),
             )
+            .order_by(WebhookLog.id)
+            .limit(1)
         )
     ).one()
     return StoredDelivery(

@@ -227,6 +227,7 @@ async def record_delivery(
     delivery_id: str | None,
     payload: Any,
     signature_valid: bool | None,
+    signature: str | None = None,
     outcome: str | None = None,
 ) -> repository.StoredDelivery:
     """Store a delivery (a redelivery finds the row stored the first time)."""
@@ -237,6 +238,7 @@ async def record_delivery(
         delivery_id=delivery_id,
         payload=payload,
         signature_valid=signature_valid,
+        signature=signature,
         outcome=outcome,
     )
 
