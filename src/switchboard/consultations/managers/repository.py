@@ -12,12 +12,16 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
+    Subquery,
     Table,
+    Time,
     and_,
     bindparam,
     case,
@@ -33,6 +37,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -206,11 +211,10 @@ def _active() -> list[ColumnElement[bool]]:
     ]
 
 
-def _working_at(moment: time) -> ColumnElement[bool]:
+def _working_at(now: ColumnElement[time]) -> ColumnElement[bool]:
     """Working hours [start, end) in local time; start > end is an overnight shift; no hours (or
     start = end, 1C's empty time on both) means around the clock."""
     start, end = Manager.start_hour, Manager.end_hour
-    now = literal(moment)
     return or_(
         start.is_(None),
         end.is_(None),
@@ -220,13 +224,13 @@ def _working_at(moment: time) -> ColumnElement[bool]:
     )
 
 
-def _queue_closed_on(day: date) -> ColumnElement[bool]:
+def _queue_closed_on(day: ColumnElement[date]) -> ColumnElement[bool]:
     return exists().where(
         QueueClosing.manager_key == Manager.cl_ref_key, QueueClosing.period == day
     )
 
 
-def _skilled_in(category_key: uuid.UUID) -> ColumnElement[bool]:
+def _skilled_in(category_key: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
     """Has the category among their skills, or has no skills at all (universal)."""
     has_skills = exists().where(ManagerSkill.user_key == Manager.cl_ref_key)
     has_category = exists().where(
@@ -235,7 +239,9 @@ def _skilled_in(category_key: uuid.UUID) -> ColumnElement[bool]:
     return or_(not_(has_skills), has_category)
 
 
-def _speaks(language: str | None, category_key: uuid.UUID | None) -> ColumnElement[bool] | None:
+def _speaks(
+    language: str | None, category_key: ColumnElement[uuid.UUID] | None
+) -> ColumnElement[bool] | None:
     """The consultation's language, or else its category's, must be one the manager speaks."""
     if language is not None:
         return (Manager.ru if language == "ru" else Manager.uz).is_(True)
@@ -253,13 +259,19 @@ def _speaks(language: str | None, category_key: uuid.UUID | None) -> ColumnEleme
     )
 
 
-def _queue_length() -> Any:
-    """The manager's queue length, counted per manager row (LATERAL: one index scan each)."""
+def _queues() -> Subquery:
+    """Queue lengths by manager: one pass over the partial index `ix_cons_queue` (only waiting
+    consultations are in it), cheaper than a count per manager."""
     return (
-        select(func.count().label("queued"))
-        .where(Consultation.manager == Manager.cl_ref_key, IN_QUEUE)
-        .lateral("queue")
+        select(Consultation.manager.label("manager"), func.count().label("queued"))
+        .where(IN_QUEUE)
+        .group_by(Consultation.manager)
+        .subquery("queue")
     )
+
+
+def _with_queue(statement: Select[*tuple[Any, ...]], queue: Subquery) -> Select[*tuple[Any, ...]]:
+    return statement.outerjoin(queue, queue.c.manager == Manager.cl_ref_key)
 
 
 def _chatwoot_user_id() -> ColumnElement[int | None]:
@@ -267,58 +279,91 @@ def _chatwoot_user_id() -> ColumnElement[int | None]:
     return func.coalesce(ManagerMapping.chatwoot_user_id, Manager.chatwoot_user_id)
 
 
-async def candidates(session: AsyncSession, rules: CandidateFilter) -> list[Candidate]:
-    """Every manager who may take a consultation now, with their queue length — one query.
-
-    Active with a positive limit, not the 1C placeholder «undefined manager», working now, queue
-    not closed today, skilled in the category (or universal), speaking the language, of one of
-    `departments` when given, and with room in the queue (the limit is a hard cap)."""
-    queue = _queue_length()
+@cache
+def _candidates_statement(
+    with_category: bool, language: str | None, with_departments: bool, with_exclusions: bool
+) -> Select[*tuple[Any, ...]]:
+    """The candidates query of one shape, with bind parameters for the values: built and
+    compiled once per shape, not on every pick."""
+    queue = _queues()
+    queued = func.coalesce(queue.c.queued, 0)
+    category = bindparam("category_key", type_=PG_UUID(as_uuid=True)) if with_category else None
     conditions = [
         *_active(),
-        _working_at(rules.local_time),
-        not_(_queue_closed_on(rules.local_day)),
-        queue.c.queued < Manager.con_limit,
+        _working_at(bindparam("local_time", type_=Time())),
+        not_(_queue_closed_on(bindparam("local_day", type_=Date()))),
+        queued < Manager.con_limit,
     ]
-    if rules.category_key is not None:
-        conditions.append(_skilled_in(rules.category_key))
-    speaks = _speaks(rules.language, rules.category_key)
+    if category is not None:
+        conditions.append(_skilled_in(category))
+    speaks = _speaks(language, category)
     if speaks is not None:
         conditions.append(speaks)
-    if rules.departments:
-        conditions.append(Manager.department.in_(rules.departments))
-    if rules.exclude:
-        conditions.append(Manager.cl_ref_key.not_in(list(rules.exclude)))
-    statement = (
-        select(
-            Manager.cl_ref_key,
-            Manager.description,
-            Manager.con_limit,
-            queue.c.queued,
-            _chatwoot_user_id(),
-        )
-        .select_from(Manager)
-        .join(queue, true())
+    if with_departments:
+        conditions.append(Manager.department.in_(bindparam("departments", expanding=True)))
+    if with_exclusions:
+        conditions.append(Manager.cl_ref_key.not_in(bindparam("exclude", expanding=True)))
+    statement = select(
+        Manager.cl_ref_key,
+        Manager.description,
+        Manager.con_limit,
+        queued,
+        _chatwoot_user_id(),
+    ).select_from(Manager)
+    return (
+        _with_queue(statement, queue)
         .outerjoin(ManagerMapping, ManagerMapping.cl_manager_key == Manager.cl_ref_key)
         .where(*conditions)
         .order_by(Manager.cl_ref_key)
     )
-    rows = await session.execute(statement)
+
+
+def candidates_statement(rules: CandidateFilter) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
+    """Every manager who may take a consultation now, with their queue length: the statement
+    and its parameters.
+
+    Active with a positive limit, not the 1C placeholder «undefined manager», working now, queue
+    not closed today, skilled in the category (or universal), speaking the language, of one of
+    `departments` when given, and with room in the queue (the limit is a hard cap)."""
+    statement = _candidates_statement(
+        rules.category_key is not None, rules.language, bool(rules.departments), bool(rules.exclude)
+    )
+    parameters: dict[str, Any] = {"local_time": rules.local_time, "local_day": rules.local_day}
+    if rules.category_key is not None:
+        parameters["category_key"] = rules.category_key
+    if rules.departments:
+        parameters["departments"] = list(rules.departments)
+    if rules.exclude:
+        parameters["exclude"] = list(rules.exclude)
+    return statement, parameters
+
+
+async def candidates(session: AsyncSession, rules: CandidateFilter) -> list[Candidate]:
+    """The managers of `candidates_statement`, in one query."""
+    statement, parameters = candidates_statement(rules)
+    # Through the connection: a Core statement needs none of the ORM's execution machinery,
+    # which costs more than the query on this hot path.
+    connection = await session.connection()
+    rows = await connection.execute(statement, parameters)
     return [
         Candidate(key=key, name=name, con_limit=limit, queued=queued, chatwoot_user_id=agent)
         for key, name, limit, queued, agent in rows
     ]
 
 
-async def lock_manager(session: AsyncSession, key: uuid.UUID) -> int | None:
-    """Lock the manager's row until the caller's transaction ends and return their limit, read
-    now; None when they no longer take consultations. Concurrent picks of the same manager
-    take turns here, so each one's recount sees the consultations the others committed."""
-    statement = (
-        select(Manager.con_limit).where(Manager.cl_ref_key == key, *_active()).with_for_update()
-    )
-    limit: int | None = await session.scalar(statement)
-    return limit
+#: What `claim` answers when, without waiting, another transaction holds the manager's row.
+HELD_ELSEWHERE = -1
+
+
+async def claim(session: AsyncSession, key: uuid.UUID, *, wait: bool) -> int | None:
+    """Lock the manager's row until the caller's transaction ends and return their queue
+    length counted after the lock (so it includes what concurrent bookings committed); None,
+    with nothing left locked, when the queue is full or they take no consultations; without
+    `wait`, HELD_ELSEWHERE when another transaction holds the row right now. One round trip:
+    the function `cons.claim_manager` (migration 0007)."""
+    connection = await session.connection()
+    queued: int | None = await connection.scalar(select(func.cons.claim_manager(key, wait)))
+    return queued
 
 
 async def queue_length(session: AsyncSession, key: uuid.UUID) -> int:
@@ -420,25 +465,23 @@ class ManagerLoad:
 
 
 def _load_statement(day: date) -> Select[*tuple[Any, ...]]:
-    queue = _queue_length()
-    return (
-        select(
-            Manager.cl_ref_key,
-            Manager.description,
-            Manager.department,
-            Manager.con_limit,
-            Manager.start_hour,
-            Manager.end_hour,
-            Manager.ru,
-            Manager.uz,
-            and_(*_active()).label("active"),
-            _chatwoot_user_id(),
-            queue.c.queued,
-            _queue_closed_on(day).label("closed_today"),
-        )
-        .select_from(Manager)
-        .join(queue, true())
-        .outerjoin(ManagerMapping, ManagerMapping.cl_manager_key == Manager.cl_ref_key)
+    queue = _queues()
+    statement = select(
+        Manager.cl_ref_key,
+        Manager.description,
+        Manager.department,
+        Manager.con_limit,
+        Manager.start_hour,
+        Manager.end_hour,
+        Manager.ru,
+        Manager.uz,
+        and_(*_active()).label("active"),
+        _chatwoot_user_id(),
+        func.coalesce(queue.c.queued, 0),
+        _queue_closed_on(literal(day)).label("closed_today"),
+    ).select_from(Manager)
+    return _with_queue(statement, queue).outerjoin(
+        ManagerMapping, ManagerMapping.cl_manager_key == Manager.cl_ref_key
     )
 
 

@@ -90,10 +90,6 @@ class ManagerPick:
         return self.queue_before + 1
 
 
-class _Full(Exception):
-    """The manager's queue filled up meanwhile: the savepoint that locked them is rolled back."""
-
-
 async def pick_manager(
     session: AsyncSession,
     *,
@@ -111,9 +107,14 @@ async def pick_manager(
     Candidates come from one query (see `repository.candidates`); the least loaded are taken,
     one at random among those within LOAD_BAND of the best. The chosen manager's row is then
     locked (`SELECT … FOR UPDATE`) and their queue counted again: a concurrent pick of the same
-    manager waits for our transaction, and then counts the consultation we inserted. If the
-    queue is full by then, the lock is released (savepoint rolled back, so no pick ever waits
-    while holding another manager's lock) and the next candidate is tried.
+    manager takes turns with ours, and counts the consultation we insert once we commit.
+
+    A manager whose row another booking holds right now is passed over at first (`SKIP
+    LOCKED`: their load is about to grow) and the next least loaded is tried; only when every
+    remaining candidate is being assigned does the pick wait for them, least loaded first. A
+    manager found full once locked is let go at once (`cons.claim_manager` locks inside a
+    subtransaction it rolls back), so a pick never waits while holding another manager's lock:
+    no deadlocks.
 
     The caller inserts the consultation in the same transaction, which must be READ COMMITTED
     (PostgreSQL's default). Technical support has no personal manager: None. Software type and
@@ -132,12 +133,19 @@ async def pick_manager(
             departments=rules.departments,
         ),
     )
+    busy: list[Candidate] = []
     while remaining:
         chosen = choose(remaining, rng)
-        pick = await _claim(session, chosen)
-        if pick is not None:
-            return pick
         remaining = [c for c in remaining if c.key != chosen.key]
+        outcome = await _claim(session, chosen, wait=False)
+        if isinstance(outcome, ManagerPick):
+            return outcome
+        if outcome == BUSY:
+            busy.append(chosen)
+    for chosen in sorted(busy, key=lambda c: (load(c), c.key)):
+        outcome = await _claim(session, chosen, wait=True)
+        if isinstance(outcome, ManagerPick):
+            return outcome
     log.info(
         "no manager available",
         category_key=str(category_key) if category_key else None,
@@ -148,34 +156,48 @@ async def pick_manager(
     return None
 
 
-def load(candidate: Candidate) -> Fraction:
-    return Fraction(candidate.queued, candidate.con_limit)
+def load(candidate: Candidate) -> float:
+    """queue / limit (for ordering; the band is decided exactly in `choose`)."""
+    return candidate.queued / candidate.con_limit
 
 
 def choose(candidates: Sequence[Candidate], rng: random.Random) -> Candidate:
     """One of the least loaded candidates: random among those whose load is less than
-    LOAD_BAND above the best (exact fractions, so 1/10 against 0 is never a rounding call)."""
-    best = min(load(c) for c in candidates)
+    LOAD_BAND above the best. Loads are compared exactly, as fractions cross-multiplied
+    (q/l − qb/lb < n/d  ⇔  d·(q·lb − qb·l) < n·l·lb), so 1/10 against 0 is never a rounding
+    call; the band is ordered by key so that a seeded RNG always picks the same."""
+    best = min(candidates, key=load)
+    queued, limit = best.queued, best.con_limit
+    n, d = LOAD_BAND.numerator, LOAD_BAND.denominator
     band = sorted(
-        (c for c in candidates if load(c) - best < LOAD_BAND), key=lambda c: (load(c), c.key)
+        (
+            c
+            for c in candidates
+            if d * (c.queued * limit - queued * c.con_limit) < n * c.con_limit * limit
+        ),
+        key=lambda c: c.key,
     )
     return rng.choice(band)
 
 
-async def _claim(session: AsyncSession, candidate: Candidate) -> ManagerPick | None:
-    try:
-        async with session.begin_nested():
-            limit = await repository.lock_manager(session, candidate.key)
-            queued = await repository.queue_length(session, candidate.key)
-            if limit is None or queued >= limit:
-                raise _Full
-    except _Full:
-        return None
+BUSY = "busy"
+FULL = "full"
+
+
+async def _claim(session: AsyncSession, candidate: Candidate, *, wait: bool) -> ManagerPick | str:
+    """Lock the manager and count their queue again: the pick, or BUSY (another booking holds
+    them; only without `wait`) or FULL (no room, or no longer taking consultations: nothing
+    stays locked, so a pick never waits while holding a manager it did not take)."""
+    queued = await repository.claim(session, candidate.key, wait=wait)
+    if queued is None:
+        return FULL
+    if queued == repository.HELD_ELSEWHERE:
+        return BUSY
     return ManagerPick(
         manager_key=candidate.key,
         name=candidate.name,
         queue_before=queued,
-        con_limit=limit,
+        con_limit=candidate.con_limit,
         chatwoot_user_id=candidate.chatwoot_user_id,
     )
 
