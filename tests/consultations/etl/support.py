@@ -277,8 +277,9 @@ async def notification_count(runtime: Runtime) -> int:
 
 
 async def row_versions(runtime: Runtime) -> dict[str, list[tuple[Any, ...]]]:
-    """The physical version (xmin) of every row the ETL may write: equal before and after a
-    run means the run wrote nothing."""
+    """The physical version of every row the ETL may write (xmin: who wrote it, xmax: who last
+    locked or deleted it): equal before and after a run means the run wrote nothing, and did
+    not even lock a row."""
     tables = [
         ("cons.cons", "cons_id"),
         ("cons.q_and_a", "id"),
@@ -294,7 +295,7 @@ async def row_versions(runtime: Runtime) -> dict[str, list[tuple[Any, ...]]]:
     async with runtime.database.transaction() as session:
         for table, order in tables:
             rows = await session.execute(
-                text(f"SELECT xmin::text, {order} FROM {table} ORDER BY {order}")  # noqa: S608
+                text(f"SELECT xmin::text, xmax::text, {order} FROM {table} ORDER BY {order}")  # noqa: S608
             )
             versions[table] = [tuple(row) for row in rows.all()]
     return versions

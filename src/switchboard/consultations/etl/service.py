@@ -123,46 +123,48 @@ def _first_interference(record: ConsultationRecord) -> uuid.UUID | None:
     return next((q.interference_key for q in record.questions if q.interference_key), None)
 
 
-def consultation_arrays(records: Sequence[ConsultationRecord]) -> dict[str, list[Any]]:
-    return {
-        "ref_key": [r.ref_key for r in records],
-        "number": [r.number for r in records],
-        "client_key": [r.subscriber_key for r in records],
-        "manager": [r.manager_key for r in records],
-        "author": [r.author_key for r in records],
-        "create_date": [r.created_at for r in records],
-        "start_date": [r.scheduled_at for r in records],
-        "end_date": [r.ended_at for r in records],
-        "status": ["cancelled" if r.deletion_mark else r.status for r in records],
-        "denied": [r.closed_without_consultation for r in records],
-        "deleted": [r.deletion_mark for r in records],
-        "lang": [r.language for r in records],
-        "category": [r.category_key for r in records],
-        "question": [r.question_key for r in records],
-        "topic": [r.subject for r in records],
-        "description": [r.description for r in records],
-        "con_blocks": [_first_interference(r) for r in records],
-    }
+def consultation_rows(records: Sequence[ConsultationRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "ref_key": r.ref_key,
+            "number": r.number,
+            "client_key": r.subscriber_key,
+            "manager": r.manager_key,
+            "author": r.author_key,
+            "create_date": r.created_at,
+            "start_date": r.scheduled_at,
+            "end_date": r.ended_at,
+            "status": "cancelled" if r.deletion_mark else r.status,
+            "denied": r.closed_without_consultation,
+            "deleted": r.deletion_mark,
+            "lang": r.language,
+            "category": r.category_key,
+            "question": r.question_key,
+            "topic": r.subject,
+            "description": r.description,
+            "con_blocks": _first_interference(r),
+        }
+        for r in records
+    ]
 
 
-def line_arrays(records: Sequence[ConsultationRecord]) -> dict[str, list[Any]]:
-    lines = [
-        (record.ref_key, line)
+def line_rows(records: Sequence[ConsultationRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "ref_key": record.ref_key,
+            "line_number": line.line_number,
+            "po_type_key": line.po_type_key,
+            "po_section_key": line.po_section_key,
+            "interference_key": line.interference_key,
+            "manager_help_key": line.manager_help_key,
+            "repeat_request": line.repeat_request,
+            "question": line.question,
+            "answer": line.answer,
+        }
         for record in records
         # The last of two rows with one number wins, as 1C itself would not store both.
         for line in {line.line_number: line for line in record.questions}.values()
     ]
-    return {
-        "ref_key": [key for key, _ in lines],
-        "line_number": [line.line_number for _, line in lines],
-        "po_type_key": [line.po_type_key for _, line in lines],
-        "po_section_key": [line.po_section_key for _, line in lines],
-        "interference_key": [line.interference_key for _, line in lines],
-        "manager_help_key": [line.manager_help_key for _, line in lines],
-        "repeat_request": [line.repeat_request for _, line in lines],
-        "question": [line.question for _, line in lines],
-        "answer": [line.answer for _, line in lines],
-    }
 
 
 async def store_consultations(
@@ -178,20 +180,15 @@ async def store_consultations(
     report = EtlReport(received=len(records), pages=1)
     if not unique:
         return report
-    changes = await repository.upsert_consultations(
-        session, consultation_arrays(unique), all_subscribers=all_subscribers
+    inserted, changes = await repository.upsert_consultations(
+        session, consultation_rows(unique), all_subscribers=all_subscribers
     )
-    inserted = [change.ref_key for change in changes if change.inserted]
-    report.inserted = len(inserted)
-    report.updated = len(changes) - len(inserted)
-    report.skipped = report.received - len(changes)
-    # Registers read before their document arrived are summed up on the new rows.
-    await repository.refresh_calls(session, inserted)
-    await repository.refresh_rates(session, inserted)
+    report.inserted, report.updated = inserted, len(changes)
+    report.skipped = report.received - inserted - len(changes)
     await repository.sync_question_lines(
-        session, [record.ref_key for record in unique], line_arrays(unique)
+        session, [record.ref_key for record in unique], line_rows(unique)
     )
-    report.add(await tell_chat(session, [c for c in changes if not c.inserted]))
+    report.add(await tell_chat(session, changes))
     return report
 
 
@@ -303,19 +300,20 @@ async def _tell_deleted(session: AsyncSession, change: ConsultationChange) -> in
 # --- redates -------------------------------------------------------------------------------
 
 
-def redate_arrays(records: Sequence[RedateRecord]) -> dict[str, list[Any]]:
-    unique = {
-        (r.document_key, r.subscriber_key, r.manager_key, r.period): r for r in records
-    }.values()
-    return {
-        "cons_key": [r.document_key for r in unique],
-        "clients_key": [r.subscriber_key for r in unique],
-        "manager_key": [r.manager_key for r in unique],
-        "period": [r.period for r in unique],
-        "old_date": [r.old_date for r in unique],
-        "new_date": [r.new_date for r in unique],
-        "comment": [r.comment for r in unique],
-    }
+def redate_rows(records: Sequence[RedateRecord]) -> list[dict[str, Any]]:
+    unique = {(r.document_key, r.subscriber_key, r.manager_key, r.period): r for r in records}
+    return [
+        {
+            "cons_key": r.document_key,
+            "clients_key": r.subscriber_key,
+            "manager_key": r.manager_key,
+            "period": r.period,
+            "old_date": r.old_date,
+            "new_date": r.new_date,
+            "comment": r.comment,
+        }
+        for r in unique.values()
+    ]
 
 
 async def store_redates(
@@ -326,7 +324,7 @@ async def store_redates(
     report = EtlReport(received=len(records), pages=1)
     if not records:
         return report
-    saved = await repository.upsert_redates(session, redate_arrays(records))
+    saved = await repository.upsert_redates(session, redate_rows(records))
     new = [redate for redate in saved if redate.new]
     report.inserted, report.updated = len(new), len(saved) - len(new)
     report.skipped = report.received - len(saved)
@@ -362,19 +360,22 @@ async def store_redates(
 # --- ratings -------------------------------------------------------------------------------
 
 
-def rating_arrays(records: Sequence[RatingRecord]) -> dict[str, list[Any]]:
-    unique = {(r.document_key, r.manager_key, r.question_number): r for r in records}.values()
-    return {
-        "cons_key": [r.document_key for r in unique],
-        "client_key": [r.counterparty_key for r in unique],
-        "manager_key": [r.manager_key for r in unique],
-        "question_number": [r.question_number for r in unique],
-        "rating": [r.rating for r in unique],
-        "question": [r.question for r in unique],
-        "comment": [r.comment for r in unique],
-        "sent_to_base": [r.sent_to_base for r in unique],
-        "rating_date": [r.rated_at for r in unique],
-    }
+def rating_rows(records: Sequence[RatingRecord]) -> list[dict[str, Any]]:
+    unique = {(r.document_key, r.manager_key, r.question_number): r for r in records}
+    return [
+        {
+            "cons_key": r.document_key,
+            "client_key": r.counterparty_key,
+            "manager_key": r.manager_key,
+            "question_number": r.question_number,
+            "rating": r.rating,
+            "question": r.question,
+            "comment": r.comment,
+            "sent_to_base": r.sent_to_base,
+            "rating_date": r.rated_at,
+        }
+        for r in unique.values()
+    ]
 
 
 async def store_ratings(session: AsyncSession, records: Sequence[RatingRecord]) -> EtlReport:
@@ -387,7 +388,7 @@ async def store_ratings(session: AsyncSession, records: Sequence[RatingRecord]) 
     if not valid:
         report.skipped = len(records)
         return report
-    saved = await repository.upsert_ratings(session, rating_arrays(valid))
+    saved = await repository.upsert_ratings(session, rating_rows(valid))
     new = [rating for rating in saved if rating.new]
     report.inserted, report.updated = len(new), len(saved) - len(new)
     report.skipped = report.received - len(saved)
@@ -421,14 +422,17 @@ async def store_ratings(session: AsyncSession, records: Sequence[RatingRecord]) 
 # --- call attempts -------------------------------------------------------------------------
 
 
-def call_arrays(records: Sequence[CallRecord]) -> dict[str, list[Any]]:
-    unique = {(r.period, r.document_key, r.manager_key): r for r in records}.values()
-    return {
-        "period": [r.period for r in unique],
-        "cons_key": [r.document_key for r in unique],
-        "manager": [r.manager_key for r in unique],
-        "client_key": [r.subscriber_key for r in unique],
-    }
+def call_rows(records: Sequence[CallRecord]) -> list[dict[str, Any]]:
+    unique = {(r.period, r.document_key, r.manager_key): r for r in records}
+    return [
+        {
+            "period": r.period,
+            "cons_key": r.document_key,
+            "manager": r.manager_key,
+            "client_key": r.subscriber_key,
+        }
+        for r in unique.values()
+    ]
 
 
 async def store_calls(
@@ -439,7 +443,7 @@ async def store_calls(
     report = EtlReport(received=len(records), pages=1)
     if not records:
         return report
-    new = await repository.insert_calls(session, call_arrays(records))
+    new = await repository.insert_calls(session, call_rows(records))
     report.inserted = len(new)
     report.skipped = report.received - len(new)
     # Every consultation of the page, not only those with new calls: a consultation that

@@ -15,6 +15,7 @@ cluster-wide singleton (`etl_task`), every 15 minutes, and `switchboard etl <nam
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -86,18 +87,46 @@ async def _pull_pages(
     moment: Callable[[T], datetime | None],
 ) -> dict[str, Any]:
     """Store each page in its own transaction with the cursor it allows, so a run killed
-    half-way resumes after the last page it committed."""
+    half-way resumes after the last page it committed.
+
+    While a page is being stored, the next one is already being read from 1C: the two wait on
+    different servers, so a run takes about as long as the slower side rather than both added.
+    """
     started = time.perf_counter()
     report = EtlReport()
-    async for page in pages:
+
+    async def save(page: list[T]) -> None:
         async with runtime.database.transaction() as session:
             report.add(await store(session, page))
             cursor = service.cursor_after(map(moment, page), utcnow())
             await service.advance_cursor(session, entity, cursor)
         report_progress(len(page), entity)
+
+    try:
+        page = await anext(pages, None)
+        while page is not None:
+            saved, following = await asyncio.gather(
+                save(page), anext(pages, None), return_exceptions=True
+            )
+            # A page committed before 1C failed on the next one stays committed (and its
+            # cursor with it); the failure still ends the run.
+            if isinstance(saved, BaseException):
+                raise saved
+            if isinstance(following, BaseException):
+                raise following
+            page = following
+    finally:
+        await _close(pages)
     result = report.as_dict() | {"seconds": round(time.perf_counter() - started, 3)}
     log.info("etl pulled", entity=entity, **result)
     return result
+
+
+async def _close(pages: AsyncIterator[Any]) -> None:
+    """End a reader left half-way (an async generator holds an open request until closed)."""
+    close = getattr(pages, "aclose", None)
+    if close is not None:
+        await close()
 
 
 # --- consultations ---------------------------------------------------------------------------
