@@ -8,7 +8,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from switchboard.consultations.managers.service import ManagerPick
 from switchboard.consultations.models import ACCOUNTING, Consultation
@@ -72,3 +72,74 @@ async def test_fifty_concurrent_bookings_never_exceed_a_limit(runtime_factory: A
     for name, limit in LIMITS.items():
         already = ALREADY_QUEUED.get(name, 0)
         assert sorted(p for k, p in places if k == key(name)) == list(range(already + 1, limit + 1))
+
+
+async def _waiting_for_a_lock(runtime: Runtime) -> bool:
+    async with runtime.database.transaction() as session:
+        waiting = await session.scalar(
+            select(func.count())
+            .select_from(text("pg_stat_activity"))
+            .where(text("wait_event_type = 'Lock' AND datname = current_database()"))
+        )
+    return bool(waiting)
+
+
+async def test_a_manager_being_assigned_is_passed_over_for_the_next(runtime: Runtime) -> None:
+    await store(
+        runtime, manager("idle", limit=10), manager("busier", limit=10), queued("busier", 3)
+    )
+    async with runtime.database.transaction() as first:
+        taken = await pick(first)
+        assert taken is not None
+        assert taken.name == "idle"
+        # While the first booking holds "idle", a second one does not wait for it.
+        async with runtime.database.transaction() as second:
+            other = await pick(second)
+        assert other is not None
+        assert other.name == "busier"
+
+
+async def test_when_everyone_is_being_assigned_the_pick_waits_and_counts_their_booking(
+    runtime: Runtime,
+) -> None:
+    await store(runtime, manager("only", limit=2))
+    async with runtime.database.transaction() as first:
+        taken = await pick(first)
+        assert taken is not None
+        first.add(Consultation(cons_id="first", manager=key("only"), status="open"))
+        await first.flush()
+
+        async def second_booking() -> ManagerPick | None:
+            async with runtime.database.transaction() as second:
+                chosen = await pick(second)
+                second.add(Consultation(cons_id="second", manager=key("only"), status="open"))
+                return chosen
+
+        waiting = asyncio.ensure_future(second_booking())
+        while not await _waiting_for_a_lock(runtime):
+            assert not waiting.done()
+            await asyncio.sleep(0.01)
+    # The first booking committed: the second one counted it, and took the last place.
+    second = await waiting
+    assert second is not None
+    assert (second.name, second.queue_before) == ("only", 1)
+
+    # Now the queue is full.
+    async with runtime.database.transaction() as third:
+        assert await pick(third) is None
+
+
+async def test_a_manager_found_full_is_let_go_at_once(runtime: Runtime) -> None:
+    from switchboard.consultations.managers import repository
+
+    await store(runtime, manager("full", limit=1), queued("full", 1), manager("free", limit=1))
+    async with runtime.database.transaction() as first:
+        assert await repository.claim(first, key("full"), wait=True) is None
+        assert await repository.claim(first, key("free"), wait=True) == 0
+        async with runtime.database.transaction() as second:
+            # "full" is not held by the first transaction any more (the claim found it full and
+            # released it); "free" is, until the first transaction ends.
+            assert await repository.claim(second, key("full"), wait=False) is None
+            assert await repository.claim(second, key("free"), wait=False) == (
+                repository.HELD_ELSEWHERE
+            )
