@@ -3,7 +3,7 @@ consultations moved to another manager with the changes owed to Chatwoot and 1C 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,14 @@ from switchboard.integrations.models import NotificationLog
 from switchboard.runtime import Runtime
 from switchboard.sandbox.faults import Fault
 from switchboard.sandbox.pytest_plugin import RunningOneC
-from tests.consultations.managers.factories import TASHKENT, key, manager, queued, store
+from tests.consultations.managers.factories import (
+    TASHKENT,
+    key,
+    manager,
+    picked_name,
+    queued,
+    store,
+)
 
 CLOSINGS = "InformationRegister_ЗакрытиеОчередиНаКонсультанта"
 
@@ -75,7 +82,10 @@ async def test_a_new_closing_moves_todays_queue_and_tells_each_client_once(
             CLOSINGS: [
                 closing_row("Анна", today(), closed=True),
                 closing_row("Борис", today(), closed=False),
-                closing_row("Вера", today() + timedelta(days=1), closed=True),  # not today
+                # Tomorrow: stored for bookings on that day, nobody is moved today.
+                closing_row("Вера", today() + timedelta(days=1), closed=True),
+                # Beyond the days a consultation can be booked for: not read.
+                closing_row("Борис", today() + timedelta(days=40), closed=True),
             ]
         }
     )
@@ -83,9 +93,14 @@ async def test_a_new_closing_moves_todays_queue_and_tells_each_client_once(
     report = await run_pull_queue_closing_cl(runtime)
 
     assert (report["newly_closed"], report["notified"], report["reassigned"]) == (1, 2, 2)
+    assert report["later"] == {"days": 30, "closed": 1, "newly_closed": 1, "reopened": 0}
     closings = await _rows(runtime, QueueClosing)
-    assert [(c.period, c.manager_key) for c in closings] == [(today(), key("Анна"))]
+    assert sorted((c.period, c.manager_key) for c in closings) == [
+        (today(), key("Анна")),
+        (today() + timedelta(days=1), key("Вера")),
+    ]
     managers = await _managers_of(runtime)
+    # Вера works today (her queue closes tomorrow), Борис's reopened queue is open.
     assert {managers[w.cons_id] for w in waiting} <= {key("Борис"), key("Вера")}
     assert managers[later[0].cons_id] == key("Анна")
     assert managers[theirs[0].cons_id] == key("Анна")
@@ -117,6 +132,7 @@ async def test_a_new_closing_moves_todays_queue_and_tells_each_client_once(
     # A second run changes nothing and tells nobody anything again.
     again = await run_pull_queue_closing_cl(runtime)
     assert (again["newly_closed"], again["notified"], again["reassigned"]) == (0, 0, 0)
+    assert again["later"]["newly_closed"] == 0
     assert len(await _rows(runtime, OutboxTask)) == len(tasks)
     assert len(await _rows(runtime, NotificationLog)) == 4
     assert await _managers_of(runtime) == managers
@@ -143,23 +159,40 @@ async def test_nobody_free_keeps_the_consultation_and_tells_the_client_once(
     assert operations == ["chatwoot.post_message", "chatwoot.post_message"]
 
 
-async def test_a_reopened_queue_is_removed_and_another_day_is_left_alone(
+async def test_reopened_queues_are_removed_and_past_days_left_alone(
     onec: RunningOneC, runtime_factory: Any
 ) -> None:
     runtime = await _closed_runtime(onec, runtime_factory)
-    yesterday = today() - timedelta(days=1)
+    yesterday, in_a_week = today() - timedelta(days=1), today() + timedelta(days=7)
     await store(
         runtime,
         manager("Анна"),
         QueueClosing(period=today(), manager_key=key("Анна")),
         QueueClosing(period=yesterday, manager_key=key("Анна")),
+        QueueClosing(period=in_a_week, manager_key=key("Анна")),
     )
+    # Reopened today in 1C; the closing in a week was deleted from the register.
     onec.emulator.store.load({CLOSINGS: [closing_row("Анна", today(), closed=False)]})
 
     report = await run_pull_queue_closing_cl(runtime)
 
-    assert (report["reopened"], report["closed"]) == (1, 0)
+    assert (report["reopened"], report["closed"], report["later"]["reopened"]) == (1, 0, 1)
     assert [c.period for c in await _rows(runtime, QueueClosing)] == [yesterday]
+
+
+async def test_a_closing_ahead_keeps_bookings_for_that_day_away(
+    onec: RunningOneC, runtime_factory: Any
+) -> None:
+    runtime = await _closed_runtime(onec, runtime_factory)
+    on_leave = today() + timedelta(days=3)
+    await store(runtime, manager("Анна"))
+    onec.emulator.store.load({CLOSINGS: [closing_row("Анна", on_leave, closed=True)]})
+
+    await run_pull_queue_closing_cl(runtime)
+
+    noon = datetime.combine(on_leave, time(12), tzinfo=TASHKENT)
+    assert await picked_name(runtime, now=noon) is None
+    assert await picked_name(runtime, now=noon + timedelta(days=1)) == "Анна"
 
 
 async def test_1c_down_changes_nothing(onec: RunningOneC, runtime_factory: Any) -> None:

@@ -571,8 +571,8 @@ async def apply_queue_closings(
     consultation, who it is now; the chat assignment and the 1C manager follow through the
     outbox. A consultation nobody can take now stays and is tried again on the next run."""
     report = ClosingReport(closed=len(closed))
-    report.newly_closed = len(await repository.add_closings(session, day, closed))
-    report.reopened = len(await repository.remove_closings_except(session, day, closed))
+    stored = await store_closings(session, day=day, closed=closed)
+    report.newly_closed, report.reopened = stored["newly_closed"], stored["reopened"]
     end_of_day = datetime.combine(day + timedelta(days=1), time(), tzinfo=rules.zone)
     waiting = await repository.queue_due_before(session, closed, end_of_day.astimezone(UTC))
     names = await repository.manager_names(session, closed)
@@ -598,6 +598,15 @@ async def apply_queue_closings(
         report.reassigned += 1
         report.reassignments.append((consultation.cons_id, str(pick.manager_key)))
     return report
+
+
+async def store_closings(
+    session: AsyncSession, *, day: date, closed: set[uuid.UUID]
+) -> dict[str, int]:
+    """Make `day`'s rows in `cons.queue_closing` exactly the managers in `closed`."""
+    added = await repository.add_closings(session, day, closed)
+    reopened = await repository.remove_closings_except(session, day, closed)
+    return {"closed": len(closed), "newly_closed": len(added), "reopened": len(reopened)}
 
 
 async def _tell_queue_closed(

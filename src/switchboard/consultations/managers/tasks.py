@@ -4,8 +4,8 @@
   (limit, hours, department, languages, skills).
 * `sync_users_to_chatwoot` (daily, 03:20 UTC, after the users): a Chatwoot agent for every active
   consultant who has none, linked in `sys.user_mapping` and `cons.users.chatwoot_user_id`.
-* `pull_queue_closing_cl` (every 15 minutes): today's queue closings (1C's zone), and the
-  consultations waiting with a closed manager moved to another one.
+* `pull_queue_closing_cl` (every 15 minutes): queue closings of today and the days a booking can
+  be made for (1C's zone); the consultations waiting today with a closed manager move to another.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
@@ -26,10 +27,11 @@ from switchboard.consultations.managers.service import (
     StaffSyncReport,
     apply_staff_page,
 )
+from switchboard.consultations.settings import ConsultationSettings
 from switchboard.core.db.base import utcnow
 from switchboard.core.http.errors import PeerBusinessError, PeerRejected
 from switchboard.core.jobs import EtlJob, Requirement, etl_task
-from switchboard.integrations.ports import ChatAgent, ChatDesk
+from switchboard.integrations.ports import ChatAgent, ChatDesk, QueueClosingRecord
 
 if TYPE_CHECKING:
     from switchboard.runtime import Runtime
@@ -194,25 +196,41 @@ run_sync_users_to_chatwoot = SYNC_USERS_TO_CHATWOOT.run
 # --- queue closings ------------------------------------------------------------------------------
 
 
+def _closed(records: list[QueueClosingRecord], day: date) -> set[uuid.UUID]:
+    # 1C may hold several rows of one manager on the day (at different times): any closed one
+    # closes the queue.
+    return {r.manager_key for r in records if r.day == day and r.closed}
+
+
 async def pull_closings(runtime: Runtime) -> dict[str, Any]:
-    """Today's queue closings from 1C (today in the base's zone): `Закрыт` true → a row in
-    `cons.queue_closing`, false or absent → none. Consultations waiting today with a closed
-    manager are reassigned, with the clients told once (in the same transaction)."""
+    """Queue closings from 1C, by day of the base's zone: `Закрыт` true → a row in
+    `cons.queue_closing`, false or absent → none.
+
+    Today's closings take effect at once: consultations waiting today with a closed manager are
+    reassigned, their clients told once (in the same transaction). The days a consultation can
+    be booked for (MAX_FUTURE_CONSULTATION_DAYS) are stored too, one short transaction per day,
+    so that a booking for such a day passes over a manager who will not be there; their
+    consultations move when that day comes."""
     accounting = runtime.adapters.accounting
     assert accounting is not None  # the job's requirement
     rules = SelectionRules.from_settings(runtime.settings)
     now = utcnow()
     today = rules.local(now).date()
-    records = await accounting.queue_closings(today)
-    # 1C may hold several rows of one manager on the day (at different times): any closed one
-    # closes the queue.
-    closed = {r.manager_key for r in records if r.day == today and r.closed}
+    closed = _closed(await accounting.queue_closings(today), today)
     async with runtime.database.transaction() as session:
         report = await service.apply_queue_closings(
             session, day=today, closed=closed, now=now, rng=random.Random(), rules=rules
         )
-    result = asdict(report)
-    result["day"] = today.isoformat()
+    ahead = ConsultationSettings.of(runtime.settings).max_future_consultation_days
+    later = {"days": ahead, "closed": 0, "newly_closed": 0, "reopened": 0}
+    for offset in range(1, ahead + 1):
+        day = today + timedelta(days=offset)
+        closed_then = _closed(await accounting.queue_closings(day), day)
+        async with runtime.database.transaction() as session:
+            stored = await service.store_closings(session, day=day, closed=closed_then)
+        for name, value in stored.items():
+            later[name] += value
+    result: dict[str, Any] = asdict(report) | {"day": today.isoformat(), "later": later}
     log.info("queue closings pulled", **{k: v for k, v in result.items() if k != "reassignments"})
     return result
 
