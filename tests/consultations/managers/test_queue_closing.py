@@ -17,7 +17,7 @@ from switchboard.core.http.errors import PeerUnavailable
 from switchboard.integrations.models import NotificationLog
 from switchboard.runtime import Runtime
 from switchboard.sandbox.faults import Fault
-from switchboard.sandbox.pytest_plugin import RunningOneC
+from switchboard.sandbox.pytest_plugin import RunningChatwoot, RunningOneC
 from tests.consultations.managers.factories import (
     TASHKENT,
     key,
@@ -207,3 +207,50 @@ async def test_1c_down_changes_nothing(onec: RunningOneC, runtime_factory: Any) 
 async def test_without_1c_the_job_is_skipped(runtime: Runtime) -> None:
     report = await run_pull_queue_closing_cl(runtime)
     assert report == {"skipped": "1C is not configured (ODATA_BASEURL_CL)"}
+
+
+async def test_the_reassignment_reaches_the_chat_through_the_outbox(
+    onec: RunningOneC, chatwoot: RunningChatwoot, runtime_factory: Any
+) -> None:
+    from switchboard.consultations.sync.tasks import drain
+    from switchboard.integrations.ports import ContactCard
+
+    runtime: Runtime = await runtime_factory(**onec.settings(), **chatwoot.settings())
+    anna = chatwoot.emulator.add_agent("Анна", "anna@example.uz")
+    boris = chatwoot.emulator.add_agent("Борис", "boris@example.uz")
+    chat = runtime.adapters.chat
+    assert chat is not None
+    row = queued("Анна", 1, start=utcnow(), consultation_type=None)[0]
+    contact = await chat.ensure_contact(ContactCard(identifier="client-1", name="Клиент"))
+    conversation = await chat.open_conversation(contact, reference=row.cons_id, attributes={})
+    row.chatwoot_conversation_id = conversation.conversation_id
+    await store(
+        runtime,
+        manager("Анна", chatwoot_user_id=anna["id"]),
+        manager("Борис", chatwoot_user_id=boris["id"]),
+        row,
+    )
+    onec.emulator.store.load({CLOSINGS: [closing_row("Анна", today(), closed=True)]})
+
+    await run_pull_queue_closing_cl(runtime)
+    await drain(runtime)
+    await run_pull_queue_closing_cl(runtime)  # nothing new: no second message
+    await drain(runtime)
+
+    store_ = chatwoot.emulator.store
+    with store_.locked():
+        conv = store_.conversation_by_display_id(
+            chatwoot.emulator.account_id, conversation.conversation_id
+        )
+        assert conv is not None
+        assignee = conv.assignee_id
+        sent = [
+            m.content
+            for m in store_.messages_of(conv.id)
+            if m.message_type == 1 and not m.private  # outgoing, seen by the client
+        ]
+    assert assignee == boris["id"]
+    assert len(sent) == 2
+    assert sent[0].startswith("Очередь для Анна закрыта на")
+    assert sent[1].startswith("Ваша консультация переназначена другому менеджеру. Было: Анна.")
+    assert "Стало: Борис. Вы в очереди №1" in sent[1]
