@@ -245,7 +245,7 @@ function showBooked() {
   $("#booked").hidden = false;
   $("#booked-number").textContent = booked.number || t("pending_number");
   $("#booked-queue").textContent = booked.queue_position ?? "—";
-  $("#booked-wait").textContent = waitText(booked.wait) || "—";
+  $("#booked-wait").textContent = booked.wait_text || "—";
   $("#booked-manager").textContent = booked.manager_name || "—";
   startChat();
   loadHistory();
@@ -261,8 +261,8 @@ async function submitBooking(event) {
     state.booked = {
       cons_id: answer.cons_id,
       number: pick(answer, "number", "consultation.number"),
-      queue_position: pick(answer, "queue_position", "queue.queue_position", "wait_time.queue_position"),
-      wait: pick(answer, "wait_time", "queue", "wait"),
+      queue_position: pick(answer, "queue.position"),
+      wait_text: pick(answer, "queue.wait_text"),
       manager_name: pick(answer, "manager_name", "manager.name"),
       conversation_id: pick(answer, "chatwoot_conversation_id"),
       source_id: pick(answer, "chatwoot_source_id"),
