@@ -187,3 +187,22 @@ async def test_consultant_settings_languages_departments_and_skills_come_from_1c
     nodira = managers["Нодира Абдуллаева"]
     assert (nodira.con_limit, nodira.start_hour, nodira.ru) == (None, None, False)
     assert await _skills(runtime) == {(key("alisher"), key("cat-pay"))}
+
+
+async def test_no_consultant_settings_at_all_keep_the_current_ones(
+    onec: RunningOneC, runtime_factory: Any
+) -> None:
+    onec.emulator.store.load(consultants_of_1c())
+    runtime: Runtime = await runtime_factory(**onec.settings())
+    await run_pull_users(runtime)
+
+    data = consultants_of_1c()
+    for register in (CONSULTANTS, SKILLS, LANGUAGES, MEMBERS):
+        data[register] = []
+    onec.emulator.store.reset()
+    onec.emulator.store.load(data)
+    report = await run_pull_users(runtime)
+
+    assert report["profiles"]["profiles"] == 0
+    assert (await _managers(runtime))["Алишер Каримов"].con_limit == 10
+    assert len(await _skills(runtime)) == 3

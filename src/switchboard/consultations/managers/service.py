@@ -523,7 +523,13 @@ async def apply_profiles(
 ) -> ProfileReport:
     """Limits, hours, department, languages and skills of the managers from 1C. Managers 1C has
     no settings for lose them (no limit: no consultations); skills (`cons.users_skill`) become
-    exactly 1C's. Values that did not change are not written again."""
+    exactly 1C's. Values that did not change are not written again.
+
+    No settings at all for anyone is taken for a fault on 1C's side (a consultation desk without
+    consultants), not for an order to stop every booking: the current settings stay."""
+    if not profiles:
+        log.warning("1C returned no consultant settings; the current ones are kept")
+        return ProfileReport()
     known = await repository.known_ref_keys(session, [p.manager_key for p in profiles])
     mine = [p for p in profiles if p.manager_key in known]
     report = ProfileReport(profiles=len(mine))
