@@ -117,6 +117,33 @@ class Counterparty:
 
 
 @dataclass(frozen=True, slots=True)
+class CounterpartyRecord:
+    """A counterparty of our clients' folder as the accounting system holds it (read by the
+    clients ETL). Empty values of the accounting system are None; `inn` is digits only."""
+
+    ref_key: uuid.UUID
+    inn: str | None
+    #: The subscriber code without leading zeros; None when the system holds none (0).
+    code_abonent: str | None
+    #: The counterparty's name, masked as `{prefix} {company or name} {code} ({inn})` as a rule.
+    title: str
+    parent_key: uuid.UUID | None
+    deletion_mark: bool
+    #: As the system holds them (the phone's digits or its presentation); not normalised.
+    phone_number: str | None = None
+    email: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    #: The subscription (`Подписка`), its first and last day (the system's calendar), its plan.
+    subscription: str | None = None
+    subscription_start: date | None = None
+    subscription_end: date | None = None
+    tariff_key: uuid.UUID | None = None
+    tariff_period_key: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionLine:
     """One row of a consultation's questions and answers (1C tabular sections)."""
 
@@ -268,6 +295,10 @@ class AccountingSystem(Protocol):
 
     async def save_counterparty(self, card: CounterpartyCard) -> Counterparty:
         """Create the counterparty (in our clients' folder), or update `card.ref_key`'s."""
+
+    def counterparties(self) -> AsyncIterator[list[CounterpartyRecord]]:
+        """Every counterparty of our clients' folder (deletion-marked ones too, flagged), a page
+        at a time, oldest code first."""
 
     async def create_consultation(self, document: ConsultationDocument) -> ConsultationRecord:
         """Record a new consultation; DailyLimitReached when the base refuses (limit)."""

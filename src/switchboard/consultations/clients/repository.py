@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -155,3 +157,168 @@ async def hold_waiting_task(session: AsyncSession, operation: str, order_key: st
         _WAITING_TASK, {"operation": operation, "order_key": order_key}
     )
     return task_id
+
+
+# --- owners from 1C (the clients ETL) ----------------------------------------------------------
+
+#: The columns the clients ETL writes, with their types as `json_to_recordset` reads them.
+ETL_OWNER_COLUMNS = (
+    ("cl_ref_key", "uuid"),
+    ("parent_key", "uuid"),
+    ("org_inn", "text"),
+    ("code_abonent", "text"),
+    ("company_name", "text"),
+    ("email", "text"),
+    ("phone_number", "text"),
+    ("country", "text"),
+    ("region", "text"),
+    ("city", "text"),
+    ("subs_id", "text"),
+    ("subs_start", "date"),
+    ("subs_end", "date"),
+    ("tariff_id", "uuid"),
+    ("tariffperiod_id", "uuid"),
+    ("onec_synced_digest", "text"),
+)
+_ETL_NAMES = tuple(name for name, _ in ETL_OWNER_COLUMNS)
+
+
+def _recordset(columns: Sequence[tuple[str, str]]) -> str:
+    """A page's rows sent as one JSON document (`:rows`), read back as the table `i`."""
+    listed = ", ".join(f"{name} {kind}" for name, kind in columns)
+    return f"json_to_recordset(CAST(:rows AS json)) AS i({listed})"
+
+
+# Every row a page of counterparties may touch: the holders of its 1C keys, and the owners
+# holding one of its codes or INNs (locked until the page commits, so the plan made from them
+# holds). `change_pending`: a change of ours is on its way to 1C (an open task of the owner).
+_ROWS_FOR_COUNTERPARTIES = text(
+    f"""
+    SELECT c.client_id, c.is_parent, c.name, c.source_id,
+           {", ".join(f"c.{name}" for name in _ETL_NAMES)},
+           EXISTS (SELECT 1 FROM sys.outbox o
+                   WHERE o.order_key = :order_prefix || c.client_id::text
+                     AND o.operation = :operation AND o.status IN ('pending', 'failed'))
+               AS change_pending
+    FROM cons.clients c
+    WHERE c.cl_ref_key = ANY(CAST(:keys AS uuid[]))
+       OR (c.is_parent AND c.code_abonent = ANY(CAST(:codes AS text[])))
+       OR (c.is_parent AND c.org_inn = ANY(CAST(:inns AS text[])))
+    ORDER BY c.client_id
+    FOR UPDATE OF c
+    """  # noqa: S608 - module constants, no outside values
+)
+
+_INSERT_OWNERS = text(
+    f"""
+    INSERT INTO cons.clients AS t (client_id, is_parent, source, {", ".join(_ETL_NAMES)})
+    SELECT i.client_id, true, :source, {", ".join(f"i.{name}" for name in _ETL_NAMES)}
+    FROM {_recordset((("client_id", "uuid"), *ETL_OWNER_COLUMNS))}
+    ORDER BY i.client_id
+    -- An owner with this code or INN saved by a request since the page was read: the next
+    -- run finds it and links it instead.
+    ON CONFLICT DO NOTHING
+    RETURNING t.client_id
+    """  # noqa: S608 - module constants, no outside values
+)
+
+_UPDATE_OWNERS = text(
+    f"""
+    UPDATE cons.clients t
+    SET {", ".join(f"{name} = i.{name}" for name in _ETL_NAMES)}, updated_at = now()
+    FROM {_recordset((("client_id", "uuid"), *ETL_OWNER_COLUMNS))}
+    WHERE t.client_id = i.client_id
+      AND ({", ".join(f"t.{name}" for name in _ETL_NAMES)})
+          IS DISTINCT FROM ({", ".join(f"i.{name}" for name in _ETL_NAMES)})
+    RETURNING t.client_id
+    """  # noqa: S608 - module constants, no outside values
+)
+
+_LINK_CONSULTATIONS = text(
+    """
+    UPDATE cons.cons c SET client_id = cl.client_id, updated_at = now()
+    FROM cons.clients cl
+    WHERE cl.cl_ref_key = ANY(CAST(:keys AS uuid[]))
+      AND c.client_key = cl.cl_ref_key
+      AND c.client_id IS NULL
+    RETURNING c.cons_id
+    """
+)
+
+
+async def rows_for_counterparties(
+    session: AsyncSession,
+    *,
+    keys: Sequence[uuid.UUID],
+    codes: Sequence[str],
+    inns: Sequence[str],
+    pending_operation: str,
+    order_prefix: str,
+) -> list[Mapping[str, Any]]:
+    """The clients holding one of `keys`, and the owners holding one of `codes` or `inns`,
+    locked; with `change_pending` true where a `pending_operation` task of the client (order key
+    `order_prefix` + its id) is still open."""
+    result = await session.execute(
+        _ROWS_FOR_COUNTERPARTIES,
+        {
+            "keys": list(keys),
+            "codes": list(codes),
+            "inns": list(inns),
+            "operation": pending_operation,
+            "order_prefix": order_prefix,
+        },
+    )
+    return [dict(row) for row in result.mappings()]
+
+
+def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    return orjson.dumps(list(rows)).decode()
+
+
+async def write_owners(
+    session: AsyncSession,
+    *,
+    inserts: Sequence[Mapping[str, Any]],
+    updates: Sequence[Mapping[str, Any]],
+    source: str,
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """Insert new owners and update known ones (rows of `client_id` + `ETL_OWNER_COLUMNS`),
+    each set in one statement, inside a savepoint; an update only where something differs.
+    Returns (inserted ids, updated ids). A unique identity taken by a concurrent writer since
+    the rows were read is a `DuplicateIdentity`, with nothing of it written."""
+    inserted: set[uuid.UUID] = set()
+    updated: set[uuid.UUID] = set()
+    try:
+        async with session.begin_nested():
+            if inserts:
+                result = await session.execute(
+                    _INSERT_OWNERS, {"rows": _json_rows(inserts), "source": source}
+                )
+                inserted = set(result.scalars())
+            if updates:
+                result = await session.execute(_UPDATE_OWNERS, {"rows": _json_rows(updates)})
+                updated = set(result.scalars())
+    except IntegrityError as error:
+        diagnostics = getattr(error.orig, "diag", None)
+        raise DuplicateIdentity(getattr(diagnostics, "constraint_name", None) or "") from error
+    return inserted, updated
+
+
+async def link_consultations(session: AsyncSession, keys: Sequence[uuid.UUID]) -> int:
+    """Give the consultations of these 1C counterparties that have no client yet the owner
+    holding the counterparty; returns how many."""
+    if not keys:
+        return 0
+    result = await session.execute(_LINK_CONSULTATIONS, {"keys": list(keys)})
+    return len(result.all())
+
+
+async def fresh_clients(session: AsyncSession, client_ids: Iterable[uuid.UUID]) -> list[Client]:
+    """These clients as the database holds them now (over any copy the session holds)."""
+    result = await session.scalars(
+        select(Client)
+        .where(Client.client_id.in_(list(client_ids)))
+        .order_by(Client.client_id)
+        .execution_options(populate_existing=True)
+    )
+    return list(result.all())

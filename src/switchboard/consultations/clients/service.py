@@ -21,6 +21,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +33,7 @@ from switchboard.consultations.settings import ConsultationSettings
 from switchboard.consultations.sync.service import enqueue
 from switchboard.core.auth import TelegramUser
 from switchboard.core.errors import ApiError, BadRequest
-from switchboard.integrations.ports import ContactCard, CounterpartyCard
+from switchboard.integrations.ports import ContactCard, CounterpartyCard, CounterpartyRecord
 
 log = structlog.get_logger(__name__)
 
@@ -620,3 +621,280 @@ async def enqueue_client_sync(
             if not contact_is_current(user, contact_card(user, owner)):
                 ids.append(await _enqueue(session, SYNC_CONTACT, user, {}, lease_seconds))
     return [task_id for task_id in ids if task_id is not None]
+
+
+# --- owners from 1C: the clients ETL -------------------------------------------------------------
+
+ONEC = "ONEC"
+#: The order keys of owners' 1C changes, as `_order_key("onec", owner)` makes them.
+_ONEC_ORDER_PREFIX = "onec:client:"
+#: How often a page is planned again when a request saved a clashing owner meanwhile.
+_PLAN_ATTEMPTS = 3
+_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: What 1C decides of an owner (the card we would send it) and what only 1C knows.
+_CARD_COLUMNS = (
+    "org_inn",
+    "code_abonent",
+    "company_name",
+    "email",
+    "phone_number",
+    "country",
+    "region",
+    "city",
+)
+_LINK_COLUMNS = ("cl_ref_key", "parent_key")
+_SUBSCRIPTION_COLUMNS = ("subs_id", "subs_start", "subs_end", "tariff_id", "tariffperiod_id")
+
+
+@dataclass
+class OwnersFromOneCReport:
+    """What a page (or a run) of the clients ETL did."""
+
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    #: Consultations that got their owner (`client_id` was empty).
+    linked: int = 0
+    #: Counterparties left as they are: their code, INN or key belongs to another client.
+    conflicts: int = 0
+    #: Deletion-marked in 1C: never inserted, never matched; an owner linked to one is kept.
+    deleted_in_onec: int = 0
+    #: Owners with a Chatwoot contact whose change from 1C was queued for it.
+    chat_updates: int = 0
+
+    def add(self, other: OwnersFromOneCReport) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def onec_phone(value: str | None) -> str | None:
+    """A phone as 1C holds it (`998901234567`, `+998 90 123 45 67`) as the API keeps phones:
+    `+` and 9 to 15 digits; None when it has not that many."""
+    digits = re.sub(r"\D", "", value or "")
+    return "+" + digits if 9 <= len(digits) <= 15 else None
+
+
+def onec_email(value: str | None) -> str | None:
+    """The first address of 1C's field (which may list several); None when there is none."""
+    for part in re.split(r"[\s,;]+", value or ""):
+        if _EMAIL_SHAPE.match(part):
+            return part
+    return None
+
+
+def _from_onec(record: CounterpartyRecord, prefix: str) -> dict[str, Any]:
+    """The record's values under our column names (None where 1C holds nothing)."""
+    return {
+        "cl_ref_key": record.ref_key,
+        "parent_key": record.parent_key,
+        "org_inn": record.inn,
+        "code_abonent": record.code_abonent,
+        "company_name": strip_counterparty_mask(record.title, prefix),
+        "email": onec_email(record.email),
+        "phone_number": onec_phone(record.phone_number),
+        "country": record.country,
+        "region": record.region,
+        "city": record.city,
+        "subs_id": record.subscription,
+        "subs_start": record.subscription_start,
+        "subs_end": record.subscription_end,
+        "tariff_id": record.tariff_key,
+        "tariffperiod_id": record.tariff_period_key,
+    }
+
+
+def _synced_digest(values: Mapping[str, Any], name: str | None, prefix: str) -> str | None:
+    """The digest of the counterparty card these values make (1C holds it: it sent them)."""
+    owner = Client(name=name, **{column: values[column] for column in _CARD_COLUMNS})
+    card = counterparty_card(owner, prefix)
+    return digest(card) if card is not None else None
+
+
+class _Claims:
+    """Which client holds each 1C key, owner code and owner INN — as read, then as planned."""
+
+    def __init__(self, rows: list[Mapping[str, Any]]) -> None:
+        self.rows = {row["client_id"]: row for row in rows}
+        self.keys = {row["cl_ref_key"]: row["client_id"] for row in rows if row["cl_ref_key"]}
+        owners = [row for row in rows if row["is_parent"]]
+        self.codes = {
+            row["code_abonent"]: row["client_id"] for row in owners if row["code_abonent"]
+        }
+        self.inns = {row["org_inn"]: row["client_id"] for row in owners if row["org_inn"]}
+        #: Clients an earlier counterparty of the page became.
+        self.taken: set[uuid.UUID] = set()
+
+    def _free(self, client_id: uuid.UUID) -> Mapping[str, Any] | None:
+        return self.rows.get(client_id) if client_id not in self.taken else None
+
+    def holder(self, record: CounterpartyRecord) -> tuple[Mapping[str, Any] | None, str | None]:
+        """(the client this counterparty is, or None for a new owner; why not, if it clashes).
+        By 1C key; else an owner with its code, else with its INN — one not linked to another
+        counterparty (and, by INN, without a different code). What an earlier counterparty of
+        the page took is taken."""
+        if (by_key := self.keys.get(record.ref_key)) is not None:
+            row = self._free(by_key)
+            return (row, None) if row and row["is_parent"] else (None, "key held by another")
+        if record.code_abonent and (by_code := self.codes.get(record.code_abonent)):
+            row = self._free(by_code)
+            return (row, None) if row and row["cl_ref_key"] is None else (None, "code of another")
+        if record.inn and (by_inn := self.inns.get(record.inn)):
+            row = self._free(by_inn)
+            if (
+                row
+                and row["cl_ref_key"] is None
+                and None in (row["code_abonent"], record.code_abonent)
+            ):
+                return row, None
+            return None, "inn of another"
+        return None, None
+
+    def clash(self, client_id: uuid.UUID, values: Mapping[str, Any]) -> str | None:
+        """Why `client_id` cannot take these values' code or INN, if it cannot."""
+        code, inn = values["code_abonent"], values["org_inn"]
+        if code and self.codes.get(code, client_id) != client_id:
+            return "code of another"
+        if inn and self.inns.get(inn, client_id) != client_id:
+            return "inn of another"
+        return None
+
+    def take(self, client_id: uuid.UUID, values: Mapping[str, Any]) -> None:
+        # What a client held stays held for this page too: no statement can then meet a
+        # unique index half-way (codes swapped between two owners wait for a person).
+        self.taken.add(client_id)
+        self.keys[values["cl_ref_key"]] = client_id
+        if values["code_abonent"]:
+            self.codes[values["code_abonent"]] = client_id
+        if values["org_inn"]:
+            self.inns[values["org_inn"]] = client_id
+
+
+def _merged(row: Mapping[str, Any], incoming: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """An owner's row after 1C's record: link and subscription as 1C has them; the card's
+    values from 1C where it has them (1C's empty value never erases ours) — unless a change
+    of ours is still on its way to 1C, which then keeps the card as it is."""
+    values = {name: row[name] for name, _ in repository.ETL_OWNER_COLUMNS}
+    values.update({name: incoming[name] for name in _LINK_COLUMNS + _SUBSCRIPTION_COLUMNS})
+    if not row["change_pending"]:
+        values.update({name: incoming[name] for name in _CARD_COLUMNS if incoming[name]})
+        values["onec_synced_digest"] = (
+            _synced_digest(values, row["name"], prefix) or row["onec_synced_digest"]
+        )
+    return values
+
+
+@dataclass
+class _Plan:
+    inserts: list[dict[str, Any]]
+    updates: list[dict[str, Any]]
+    #: Owners known to Chatwoot whose card changes.
+    chat_known: set[uuid.UUID]
+    conflicts: int = 0
+    deleted: int = 0
+
+
+def _plan(records: list[CounterpartyRecord], rows: list[Mapping[str, Any]], prefix: str) -> _Plan:
+    claims = _Claims(rows)
+    plan = _Plan(inserts=[], updates=[], chat_known=set())
+    seen: set[uuid.UUID] = set()
+    for record in records:
+        if record.ref_key in seen:
+            continue
+        seen.add(record.ref_key)
+        if record.deletion_mark:
+            plan.deleted += 1
+            continue
+        incoming = _from_onec(record, prefix)
+        row, refused = claims.holder(record)
+        if refused is None:
+            if row is None:
+                client_id = uuid.uuid4()
+                values = incoming | {"onec_synced_digest": _synced_digest(incoming, None, prefix)}
+            else:
+                client_id, values = row["client_id"], _merged(row, incoming, prefix)
+            refused = claims.clash(client_id, values)
+        if refused is not None:
+            plan.conflicts += 1
+            log.warning(
+                "1C counterparty clashes with another client; left as it is",
+                ref_key=str(record.ref_key),
+                reason=refused,
+            )
+            continue
+        claims.take(client_id, values)
+        if row is None:
+            plan.inserts.append({"client_id": client_id, **values})
+        elif any(values[name] != row[name] for name in values):
+            plan.updates.append({"client_id": client_id, **values})
+            if row["source_id"] is not None and any(
+                values[name] != row[name] for name in _CARD_COLUMNS
+            ):
+                plan.chat_known.add(client_id)
+    return plan
+
+
+async def _read_and_plan(
+    session: AsyncSession, records: list[CounterpartyRecord], prefix: str
+) -> _Plan:
+    rows = await repository.rows_for_counterparties(
+        session,
+        keys=sorted({record.ref_key for record in records}),
+        codes=sorted({record.code_abonent for record in records if record.code_abonent}),
+        inns=sorted({record.inn for record in records if record.inn}),
+        pending_operation=SAVE_OWNER,
+        order_prefix=_ONEC_ORDER_PREFIX,
+    )
+    return _plan(records, rows, prefix)
+
+
+async def _write_page(
+    session: AsyncSession, records: list[CounterpartyRecord], prefix: str
+) -> tuple[_Plan, set[uuid.UUID], set[uuid.UUID]]:
+    """Plan the page from the rows it touches and write it: (the plan, inserted ids, updated
+    ids). A request that saved a clashing owner meanwhile makes the page planned again."""
+    attempt = 1
+    while True:
+        plan = await _read_and_plan(session, records, prefix)
+        try:
+            inserted, updated = await repository.write_owners(
+                session, inserts=plan.inserts, updates=plan.updates, source=ONEC
+            )
+        except repository.DuplicateIdentity as error:
+            if attempt >= _PLAN_ATTEMPTS:
+                raise
+            attempt += 1
+            log.info("an owner was saved meanwhile; planning the page again", constraint=str(error))
+            continue
+        return plan, inserted, updated
+
+
+async def store_counterparties(
+    session: AsyncSession, records: list[CounterpartyRecord], *, settings: object
+) -> OwnersFromOneCReport:
+    """A page of 1C's counterparties (our clients' folder) as owners, in the caller's
+    transaction: each matched by 1C key, else by code, else by INN (then linked to its
+    counterparty), else inserted (source ONEC); only changed rows are written, two statements
+    per page. Then the page's consultations that have no client get their owner.
+
+    No 1C sync is queued (the owner is 1C's: its digest records what 1C holds), and Chatwoot
+    only for owners that already have a contact there (the others get one when they book)."""
+    prefix = ConsultationSettings.of(settings).onec_client_name_prefix
+    plan, inserted, updated = await _write_page(session, records, prefix)
+    report = OwnersFromOneCReport(
+        rows=len(records),
+        inserted=len(inserted),
+        updated=len(updated),
+        # New owners a request saved first (same code or INN) wait for the next run's match.
+        conflicts=plan.conflicts + len(plan.inserts) - len(inserted),
+        deleted_in_onec=plan.deleted,
+    )
+    for owner in await repository.fresh_clients(session, plan.chat_known & updated):
+        if await enqueue_client_sync(session, owner, owner, settings=settings):
+            report.chat_updates += 1
+    report.linked = await repository.link_consultations(
+        session, sorted({record.ref_key for record in records})
+    )
+    return report

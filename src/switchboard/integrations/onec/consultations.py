@@ -31,6 +31,7 @@ from switchboard.integrations.ports import (
     ConsultationRecord,
     Counterparty,
     CounterpartyCard,
+    CounterpartyRecord,
     DailyLimitReached,
     QueueClosingRecord,
     RatingRecord,
@@ -50,6 +51,16 @@ COUNTERPARTY_KEYS = uuid.UUID("4f0b6c7e-3d1a-5b8e-9c2f-1a7d6e5b4c3a")
 COUNTERPARTY_SELECT = "Ref_Key,ИНН,КодАбонентаClobus,Parent_Key,DeletionMark"
 LIVE_CLIENT = f"Parent_Key eq {odata.guid(c.CLOBUS_CLIENTS_FOLDER)} and DeletionMark eq false"
 OUR_CLIENTS = f"Абонент/Parent_Key eq {odata.guid(c.CLOBUS_CLIENTS_FOLDER)}"
+#: What the clients ETL reads of a counterparty.
+CLIENT_SELECT = (
+    "Ref_Key,Code,Description,DeletionMark,Parent_Key,ИНН,КодАбонентаClobus,Страна,Регион,Город,"
+    "Подписка,ДатаНачалаПодписки,ДатаОкончанияПодписки,Тариф_Key,ТарифныйПериод_Key,"
+    "КонтактнаяИнформация"
+)
+CLIENTS_OF_FOLDER = f"Parent_Key eq {odata.guid(c.CLOBUS_CLIENTS_FOLDER)} and IsFolder eq false"
+#: Codes are given in order: the oldest counterparty first, and one added during a run lands
+#: after the pages already read instead of shifting them.
+CLIENT_ORDER = "Code asc, Ref_Key asc"
 CHANGED_ORDER = "ДатаИзменения asc, Ref_Key asc"
 REDATE_ORDER = "Period asc, ДокументОбращения_Key asc, Абонент_Key asc, Менеджер_Key asc"
 RATING_ORDER = (
@@ -117,6 +128,15 @@ class OneCAccounting:
             # Made by an earlier attempt whose answer was lost: bring it to this card.
             return await self._update_counterparty(key, card, fields)
         return r.counterparty(created)
+
+    async def counterparties(self) -> AsyncIterator[list[CounterpartyRecord]]:
+        async for page in self.client.pages(
+            c.ENTITY_CONTRACTORS,
+            filter=CLIENTS_OF_FOLDER,
+            select=CLIENT_SELECT,
+            orderby=CLIENT_ORDER,
+        ):
+            yield [r.counterparty_record(record, self.client.zone) for record in page]
 
     async def _update_counterparty(
         self, key: uuid.UUID, card: CounterpartyCard, fields: Record

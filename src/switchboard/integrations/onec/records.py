@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from switchboard.core.http.errors import PeerRejected
 from switchboard.integrations.onec import constants as c
@@ -24,6 +25,7 @@ from switchboard.integrations.ports import (
     ConsultationRecord,
     Counterparty,
     CounterpartyCard,
+    CounterpartyRecord,
     QuestionLine,
     QueueClosingRecord,
     RatingRecord,
@@ -146,6 +148,66 @@ def counterparty(record: Record) -> Counterparty:
         code_abonent=code_text(record.get("КодАбонентаClobus")),
         parent_key=parse_guid(record.get("Parent_Key")),
         deletion_mark=bool(record.get("DeletionMark")),
+    )
+
+
+def inn_text(value: object) -> str | None:
+    """An `ИНН` as we keep it: its digits (spaces dropped), or None when it is empty or not a
+    number at all (an INN we could never send back)."""
+    if not isinstance(value, str):
+        return None
+    digits = re.sub(r"\s", "", value)
+    return digits if _DIGITS.fullmatch(digits) and len(digits) <= max(LEGAL_FORMS) else None
+
+
+def _contact(record: Record, kind: str, kind_key: uuid.UUID, own_field: str) -> str | None:
+    """The first `КонтактнаяИнформация` row of a kind (by `Тип`, or by `Вид_Key` where `Тип` is
+    missing) that holds a value: its own field (`НомерТелефона`, `АдресЭП`), else
+    `Представление` — 1C's form fills both, other writers often the presentation only."""
+    rows = sorted(
+        (row for row in record.get("КонтактнаяИнформация") or [] if isinstance(row, Mapping)),
+        key=lambda row: whole_number(row.get("LineNumber")) or 0,
+    )
+    for row in rows:
+        row_kind = row.get("Тип")
+        if row_kind != kind and (row_kind or parse_guid(row.get("Вид_Key")) != kind_key):
+            continue
+        for name in (own_field, "Представление"):
+            value = (text(row, name) or "").strip()
+            if value:
+                return value
+    return None
+
+
+def _calendar_day(value: object, zone: ZoneInfo) -> date | None:
+    """A day 1C stores at midnight, read back (as aware UTC) onto the base's own calendar."""
+    return value.astimezone(zone).date() if isinstance(value, datetime) else None
+
+
+def _stripped(record: Record, name: str) -> str | None:
+    return (text(record, name) or "").strip() or None
+
+
+def counterparty_record(record: Record, zone: ZoneInfo) -> CounterpartyRecord:
+    """A `Catalog_Контрагенты` element for the clients ETL; `zone` is the base's (its
+    subscription days are midnights of it)."""
+    return CounterpartyRecord(
+        ref_key=uuid.UUID(record["Ref_Key"]),
+        inn=inn_text(record.get("ИНН")),
+        code_abonent=code_text(record.get("КодАбонентаClobus")),
+        title=(text(record, "Description") or "").strip(),
+        parent_key=parse_guid(record.get("Parent_Key")),
+        deletion_mark=bool(record.get("DeletionMark")),
+        phone_number=_contact(record, c.CONTACT_PHONE, c.CONTACT_KIND_PHONE, "НомерТелефона"),
+        email=_contact(record, c.CONTACT_EMAIL, c.CONTACT_KIND_EMAIL, "АдресЭП"),
+        country=_stripped(record, "Страна"),
+        region=_stripped(record, "Регион"),
+        city=_stripped(record, "Город"),
+        subscription=_stripped(record, "Подписка"),
+        subscription_start=_calendar_day(record.get("ДатаНачалаПодписки"), zone),
+        subscription_end=_calendar_day(record.get("ДатаОкончанияПодписки"), zone),
+        tariff_key=parse_guid(record.get("Тариф_Key")),
+        tariff_period_key=parse_guid(record.get("ТарифныйПериод_Key")),
     )
 
 
