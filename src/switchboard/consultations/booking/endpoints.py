@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -125,7 +125,7 @@ async def _book(
             )
             if earlier is not None:
                 return await service.booking_answer(
-                    session, earlier, rules=rules, settings=runtime.settings, now=now
+                    session, earlier, settings=runtime.settings, now=now
                 )
         people = await lookup(session)
         sync_tasks = await clients.enqueue_client_sync(
@@ -147,15 +147,18 @@ async def _book(
             await service.settle_idempotency_key(
                 session, key=idempotency_key, cons_id=cons_id, client_id=people.client.client_id
             )
+    results: dict[str, Mapping[str, Any]] = {}
     if lease is not None:
         outcomes = await carry_out(runtime, [*sync_tasks, *booking.fast_tasks], timeout=wait)
         if _refused_by_onec(outcomes):
             await _undo(runtime, cons_id, wait=wait)
             raise service.limit_reached(booking.consultation.start_date or now, rules)
-    async with runtime.database.transaction() as session:
-        return await service.booking_answer(
-            session, cons_id, rules=rules, settings=runtime.settings, now=utcnow()
-        )
+        results = {
+            outcome.operation: outcome.result
+            for outcome in outcomes.values()
+            if outcome.status == "done" and outcome.result is not None
+        }
+    return service.booked_answer(booking, results, settings=runtime.settings)
 
 
 def _refused_by_onec(outcomes: dict[int, TaskOutcome]) -> bool:

@@ -137,11 +137,12 @@ async def prepare_opening(session: AsyncSession, payload: Payload) -> Opening:
         known = ChatContact(
             client.chatwoot_contact_id, client.source_id, client.chatwoot_pubsub_token
         )
+    code = owner.code_abonent or client.code_abonent
     return Opening(
         card=card,
         known=known,
         reference=row.cons_id,
-        attributes=await service.conversation_attributes(session, row),
+        attributes=await service.conversation_attributes(session, row, code=code),
     )
 
 
@@ -165,6 +166,7 @@ async def open_conversation(adapters: Adapters, opening: Opening) -> Mapping[str
         "source_id": contact.source_id,
         "pubsub_token": contact.pubsub_token,
         "contact_id": contact.contact_id,
+        "new_contact": contact is not opening.known,
     }
 
 
@@ -172,23 +174,20 @@ async def save_conversation(
     session: AsyncSession, payload: Payload, result: Mapping[str, Any]
 ) -> None:
     cons_id = str(payload["cons_id"])
-    row = await repository.consultation(session, cons_id)
-    if row is None:
+    exists, client_id = await repository.set_conversation(
+        session,
+        cons_id,
+        conversation_id=int(result["conversation_id"]),
+        source_id=result.get("source_id"),
+    )
+    if not exists:
         # The booking was undone while Chatwoot answered: the conversation must go too.
         await enqueue(session, DELETE_CONVERSATION, {"conversation_id": result["conversation_id"]})
         return
-    await repository.update_consultation(
-        session,
-        cons_id,
-        {
-            "chatwoot_conversation_id": result["conversation_id"],
-            "chatwoot_source_id": result["source_id"],
-        },
-    )
-    if row.client_id is not None and result.get("source_id"):
+    if client_id is not None and result.get("new_contact") and result.get("source_id"):
         await repository.remember_contact(
             session,
-            row.client_id,
+            client_id,
             source_id=str(result["source_id"]),
             pubsub_token=result.get("pubsub_token"),
         )
@@ -368,23 +367,22 @@ async def save_document(session: AsyncSession, payload: Payload, result: Mapping
     if result.get("daily_limit_reached"):
         await _cancel_refused(session, row, zone)
         return
+    number = result.get("number")
+    queue = await service.queue_of(session, row.cons_id, datetime.now(zone), service.locale_of(row))
+    text = service.accounting_booked_text(
+        row, zone, queue, number=number, show_wait=bool(payload.get("show_wait", True))
+    )
+    await notify(
+        session, cons_id=row.cons_id, kind="booked", text=text, unique={"cons_id": row.cons_id}
+    )
+    await enqueue(session, SET_ATTRIBUTES, {"cons_id": row.cons_id}, cons_id=row.cons_id)
+    # Written last: the row is locked only for the end of this short transaction (the
+    # conversation's ids are written to it at the same time).
     await repository.update_consultation(
         session,
         row.cons_id,
-        {"number": result.get("number"), "client_key": uuid.UUID(str(result["subscriber_key"]))},
+        {"number": number, "client_key": uuid.UUID(str(result["subscriber_key"]))},
     )
-    await session.refresh(row)
-    queue = await service.queue_of(session, row.cons_id, datetime.now(zone))
-    await notify(
-        session,
-        cons_id=row.cons_id,
-        kind="booked",
-        text=service.accounting_booked_text(
-            row, zone, queue, show_wait=bool(payload.get("show_wait", True))
-        ),
-        unique={"cons_id": row.cons_id},
-    )
-    await enqueue(session, SET_ATTRIBUTES, {"cons_id": row.cons_id}, cons_id=row.cons_id)
 
 
 async def _cancel_refused(session: AsyncSession, row: Consultation, zone: ZoneInfo) -> None:

@@ -4,7 +4,7 @@ the dictionary checks of a booking, and the idempotency reservations of creates.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,11 +68,10 @@ async def consultation_with_manager(
 
 
 async def insert_consultation(session: AsyncSession, values: Mapping[str, Any]) -> Consultation:
-    row = Consultation(**values)
-    session.add(row)
-    await session.flush()
-    await session.refresh(row)  # values the database chose (create_date, timestamps)
-    return row
+    # RETURNING the whole row: the values the database chose (create_date, timestamps) come
+    # back with the insert, no second read.
+    inserted = await session.scalars(insert(Consultation).values(**values).returning(Consultation))
+    return inserted.one()
 
 
 async def update_consultation(
@@ -83,7 +82,29 @@ async def update_consultation(
             update(Consultation)
             .where(Consultation.cons_id == cons_id)
             .values(**values, updated_at=func.now())
+            # Callers read the row again when they need it; no in-session bookkeeping.
+            .execution_options(synchronize_session=False)
         )
+
+
+async def set_conversation(
+    session: AsyncSession, cons_id: str, *, conversation_id: int, source_id: str | None
+) -> tuple[bool, uuid.UUID | None]:
+    """Link the consultation to its Chatwoot conversation: (whether the consultation exists,
+    its client)."""
+    updated = await session.execute(
+        update(Consultation)
+        .where(Consultation.cons_id == cons_id)
+        .values(
+            chatwoot_conversation_id=conversation_id,
+            chatwoot_source_id=source_id,
+            updated_at=func.now(),
+        )
+        .returning(Consultation.client_id)
+        .execution_options(synchronize_session=False)
+    )
+    row = updated.first()
+    return (True, row[0]) if row is not None else (False, None)
 
 
 async def delete_consultation(session: AsyncSession, cons_id: str) -> bool:
@@ -136,34 +157,23 @@ async def lock_client(session: AsyncSession, client_id: uuid.UUID) -> None:
     )
 
 
-async def family_ids(session: AsyncSession, owner_id: uuid.UUID) -> list[uuid.UUID]:
-    """The owner and every user of the owner."""
-    rows = await session.scalars(
-        select(Client.client_id).where(
-            or_(Client.client_id == owner_id, Client.parent_id == owner_id)
-        )
-    )
-    return list(rows)
-
-
 async def count_accounting_on_day(
     session: AsyncSession,
     *,
-    client_ids: Sequence[uuid.UUID],
+    owner_id: uuid.UUID,
     client_key: uuid.UUID | None,
     day_start: datetime,
     day_end: datetime,
     exclude_cons_id: str | None = None,
 ) -> int:
-    """Live accounting consultations of a subscriber (its clients, or its 1C counterparty for
-    those that came from 1C) whose date falls in [day_start, day_end)."""
-    whose: list[ColumnElement[bool]] = (
-        [Consultation.client_id.in_(client_ids)] if client_ids else []
+    """Live accounting consultations of a subscriber — its owner's and users' bookings, and
+    those that came from 1C under its counterparty — whose date falls in [day_start, day_end)."""
+    family = select(Client.client_id).where(
+        or_(Client.client_id == owner_id, Client.parent_id == owner_id)
     )
+    whose: list[ColumnElement[bool]] = [Consultation.client_id.in_(family)]
     if client_key is not None:
         whose.append(Consultation.client_key == client_key)
-    if not whose:
-        return 0
     conditions = [
         or_(*whose),
         Consultation.consultation_type == ACCOUNTING,
@@ -231,6 +241,9 @@ async def dictionary_names(
     po_type_key: uuid.UUID | None,
 ) -> dict[str, str | None]:
     """Descriptions of a consultation's category, question and kind of software (one query)."""
+
+    if category_key is None and question_key is None and po_type_key is None:
+        return {"category": None, "question": None, "po_type": None}
 
     def name_of(model: Any, key: uuid.UUID | None) -> Any:
         if key is None:

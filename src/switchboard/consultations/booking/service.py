@@ -15,6 +15,7 @@ Times: the platform stores aware UTC. A date without a zone is the local time of
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -274,7 +275,7 @@ async def check_daily_limit(
     start, end = day_bounds(moment, rules.zone)
     taken = await repository.count_accounting_on_day(
         session,
-        client_ids=await repository.family_ids(session, owner.client_id),
+        owner_id=owner.client_id,
         client_key=owner.cl_ref_key,
         day_start=start,
         day_end=end,
@@ -293,6 +294,9 @@ class Booking:
 
     consultation: Consultation
     pick: ManagerPick | None
+    queue: QueueInfo | None
+    #: The client's real-time token in Chatwoot, when known already.
+    pubsub_token: str | None
     #: Chatwoot's conversation and 1C's document: run right after the commit.
     fast_tasks: list[int]
 
@@ -395,7 +399,14 @@ async def book(
     )
     await record_status_change(session, cons_id, None, row.status, "booking")
     fast = await _queue_booking(session, row, owner, rules, lease_seconds)
-    return Booking(consultation=row, pick=pick, fast_tasks=fast)
+    queue = await queue_of_pick(session, pick, row, now) if pick is not None else None
+    return Booking(
+        consultation=row,
+        pick=pick,
+        queue=queue,
+        pubsub_token=client.chatwoot_pubsub_token,
+        fast_tasks=fast,
+    )
 
 
 async def _queue_booking(
@@ -532,24 +543,62 @@ async def undo_booking(session: AsyncSession, cons_id: str, *, lease_seconds: fl
 
 
 async def booking_answer(
-    session: AsyncSession, cons_id: str, *, rules: BookingRules, settings: object, now: datetime
+    session: AsyncSession, cons_id: str, *, settings: object, now: datetime
 ) -> ConsultationResponse:
-    """The answer of a booking from what the database holds now (so a repeated request with
-    the same key answers the same consultation, with whatever ids have landed since)."""
+    """The answer of a booking from what the database holds now (a repeated request with the
+    same key answers the same consultation, with whatever ids have landed since)."""
     found = await repository.consultation_with_manager(session, cons_id)
     if found is None:
         raise not_found()
     row, manager_name = found
-    read = consultation_read(row, manager_name)
     client = await repository.client(session, row.client_id) if row.client_id else None
-    queue = await queue_of(session, cons_id, now)
+    return answer_of(
+        row,
+        manager_name=manager_name,
+        queue=await queue_of(session, cons_id, now, locale_of(row)),
+        pubsub_token=client.chatwoot_pubsub_token if client is not None else None,
+        settings=settings,
+    )
+
+
+def booked_answer(
+    booking: Booking, results: Mapping[str, Mapping[str, Any]], *, settings: object
+) -> ConsultationResponse:
+    """The answer of a booking just made: its row as inserted, with what Chatwoot and 1C
+    answered right after the commit (`results` by operation; those that did not answer in
+    time are simply absent)."""
+    row = booking.consultation
+    opened = results.get(OPEN_CONVERSATION) or {}
+    if opened.get("conversation_id") is not None:
+        row.chatwoot_conversation_id = int(opened["conversation_id"])
+        row.chatwoot_source_id = opened.get("source_id")
+    recorded = results.get(CREATE_IN_ONEC) or {}
+    if recorded.get("number") is not None:
+        row.number = str(recorded["number"])
+    return answer_of(
+        row,
+        manager_name=booking.pick.name if booking.pick else None,
+        queue=booking.queue,
+        pubsub_token=opened.get("pubsub_token") or booking.pubsub_token,
+        settings=settings,
+    )
+
+
+def answer_of(
+    row: Consultation,
+    *,
+    manager_name: str | None,
+    queue: QueueInfo | None,
+    pubsub_token: str | None,
+    settings: object,
+) -> ConsultationResponse:
+    read = consultation_read(row, manager_name)
     waiting = []
     if row.chatwoot_conversation_id is None:
         waiting.append("Chatwoot")
     if row.cl_ref_key is not None and row.number is None and row.status != "cancelled":
         waiting.append("1C")
     chat = ChatwootSettings.of(settings)
-    pubsub_token = client.chatwoot_pubsub_token if client is not None else None
     widget = ChatwootWidget(
         base_url=str(chat.chatwoot_api_url).rstrip("/") if chat.chatwoot_api_url else None,
         account_id=chat.chatwoot_account_id,
@@ -560,7 +609,7 @@ async def booking_answer(
         pubsub_token=pubsub_token,
     )
     return ConsultationResponse(
-        cons_id=cons_id,
+        cons_id=row.cons_id,
         client_id=row.client_id,
         cl_ref_key=read.cl_ref_key,
         number=row.number,
@@ -596,14 +645,19 @@ def tech_booked_text(row: Consultation, zone: ZoneInfo) -> str:
 
 
 def accounting_booked_text(
-    row: Consultation, zone: ZoneInfo, queue: QueueInfo | None, *, show_wait: bool
+    row: Consultation,
+    zone: ZoneInfo,
+    queue: QueueInfo | None,
+    *,
+    number: str | None,
+    show_wait: bool,
 ) -> str:
     """The info message of a consultation on accounting: its 1C number, date and queue."""
     locale = locale_of(row)
     text = translate(
         "Your consultation request is accepted. Request number: {number}. Scheduled for {date}.",
         locale,
-        number=row.number or "—",
+        number=number or "—",
         date=local_text(row.start_date, zone),
     )
     if queue is not None and queue.position > 1:
@@ -685,6 +739,8 @@ LANGUAGE_LABELS = {"ru": "рус", "uz": "узб"}
 SOURCE_LABELS = {"SITE": "сайт", "TELEGRAM": "тг"}
 #: Words in the name of the kind of software → its label (Бухгалтерия, Розница, УК).
 SOFTWARE_LABELS = (("бухгалтер", "бух"), ("розниц", "рт"), ("управление компанией", "ук"))
+#: «УК» as a word of its own (1С:УК 3.0), not inside another word.
+_UK = re.compile(r"(?<![а-яёa-z])ук(?![а-яёa-z])")
 
 
 def software_label(name: str | None) -> str | None:
@@ -692,7 +748,7 @@ def software_label(name: str | None) -> str | None:
     for word, label in SOFTWARE_LABELS:
         if word in lowered:
             return label
-    return "ук" if " ук " in f" {lowered} " else None
+    return "ук" if _UK.search(lowered) else None
 
 
 def conversation_labels(row: Consultation, software: str | None) -> list[str]:
@@ -706,16 +762,20 @@ def conversation_labels(row: Consultation, software: str | None) -> list[str]:
     return [label for label in labels if label]
 
 
-async def conversation_attributes(session: AsyncSession, row: Consultation) -> dict[str, object]:
+async def conversation_attributes(
+    session: AsyncSession, row: Consultation, *, code: str | None = None
+) -> dict[str, object]:
     """The conversation's custom attributes, computed from the row (the one builder every
-    part uses, through `chatwoot.set_attributes`). Moments go as UTC ISO text."""
+    part uses, through `chatwoot.set_attributes`). Moments go as UTC ISO text. `code`: the
+    subscriber code when the caller has read the client already."""
     names = await repository.dictionary_names(
         session,
         category_key=row.online_question_cat,
         question_key=row.online_question,
         po_type_key=row.po_type_key,
     )
-    code = await repository.subscriber_code(session, row.client_id, row.client_key)
+    if code is None:
+        code = await repository.subscriber_code(session, row.client_id, row.client_key)
     return {
         "code_abonent": code or "N/A",
         "number_con": row.number,
@@ -793,23 +853,33 @@ async def get_consultation(session: AsyncSession, cons_id: str) -> ConsultationR
     return consultation_read(*found)
 
 
-async def queue_of(session: AsyncSession, cons_id: str, now: datetime) -> QueueInfo | None:
-    """Where the consultation stands in its manager's queue (None when it is in none)."""
+def queue_info(position: int, wait: managers.WaitEstimate | None, locale: str) -> QueueInfo:
+    return QueueInfo(
+        position=position,
+        before=position - 1,
+        wait_minutes_min=wait.estimated_wait_minutes_min if wait else None,
+        wait_minutes_max=wait.estimated_wait_minutes_max if wait else None,
+        wait_text=managers.wait_text(wait, locale) if wait else None,
+    )
+
+
+async def queue_of(
+    session: AsyncSession, cons_id: str, now: datetime, locale: str
+) -> QueueInfo | None:
+    """Where the consultation stands in its manager's queue now (None when it is in none)."""
     info = await managers.queue_info(session, cons_id, now)
     if info is None or info.queue_position is None:
         return None
-    wait = info.wait
-    row_lang = "ru"
-    found = await repository.consultation(session, cons_id)
-    if found is not None:
-        row_lang = locale_of(found)
-    return QueueInfo(
-        position=info.queue_position,
-        before=info.queue_position - 1,
-        wait_minutes_min=wait.estimated_wait_minutes_min if wait else None,
-        wait_minutes_max=wait.estimated_wait_minutes_max if wait else None,
-        wait_text=managers.wait_text(wait, row_lang) if wait else None,
-    )
+    return queue_info(info.queue_position, info.wait, locale)
+
+
+async def queue_of_pick(
+    session: AsyncSession, pick: ManagerPick, row: Consultation, now: datetime
+) -> QueueInfo:
+    """The new consultation's place, as the pick (under the manager's lock) found it."""
+    averages = await managers.average_minutes(session, [pick.manager_key], now)
+    wait = managers.estimate_wait(pick.queue_position, averages.get(pick.manager_key))
+    return queue_info(pick.queue_position, wait, locale_of(row))
 
 
 async def client_consultations(
