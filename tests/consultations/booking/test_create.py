@@ -4,6 +4,7 @@ down; 1C's daily limit; the idempotency key; refused requests that write nothing
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -344,3 +345,82 @@ async def test_refused_bookings_write_nothing(
     assert await rows(runtime) == []
     assert conversations(chatwoot) == []
     assert documents(onec) == []
+
+
+async def _subscriber_day_full_in_1c(onec: RunningOneC, subscriber: str, day: str) -> None:
+    """Three documents of the subscriber on that day in 1C, made there (by phone)."""
+    onec.emulator.store.load(
+        {
+            "Document_ТелефонныйЗвонок": [
+                {
+                    "Ref_Key": str(uuid.uuid4()),
+                    "Абонент_Key": subscriber,
+                    "ДатаКонсультации": day,
+                    "Number": f"ТЕЛ{n}",
+                }
+                for n in range(3)
+            ]
+        }
+    )
+
+
+async def test_1c_refusing_later_cancels_the_booking_and_tells_the_client(
+    onec: RunningOneC, chatwoot: RunningChatwoot, runtime_factory: Any, client_factory: Any
+) -> None:
+    runtime, client = await _booking_setup(runtime_factory, client_factory, onec, chatwoot)
+    await add_manager(runtime, chatwoot, "Гульнора", limit=50)
+    subscriber = owner(9)
+    first = await book(client, {"client": subscriber, "consultation": accounting()})
+    assert first.status_code == 201
+    subscriber_key = documents(onec)[0]["Абонент_Key"]
+    onec.emulator.faults.add(Fault(path="*", status=503))
+
+    booked = await book(
+        client, {"client": subscriber, "consultation": accounting(start_date=in_days(3, 10))}
+    )
+    assert booked.status_code == 201  # 1C is down: the booking stands for now
+    onec.emulator.faults.clear()
+    await _subscriber_day_full_in_1c(onec, subscriber_key, in_days(3, 12)[:19])
+    await settle(runtime)
+
+    stored = await row(runtime, booked.json()["cons_id"])
+    assert stored is not None
+    assert (stored.status, stored.denied) == ("cancelled", True)
+    assert await statuses(runtime, stored.cons_id) == [
+        (None, "pending", "booking"),
+        ("pending", "cancelled", "onec"),
+    ]
+    conversation = next(
+        c for c in conversations(chatwoot) if c.display_id == stored.chatwoot_conversation_id
+    )
+    assert conversation.status == "resolved"
+    assert "не приняла заявку" in messages(chatwoot, conversation)[-1]
+    failed = [t for t in await outbox(runtime) if t.status in ("pending", "failed")]
+    assert failed == []
+
+
+async def test_1c_refusing_while_chatwoot_is_slow_undoes_everything_once_it_answers(
+    onec: RunningOneC, chatwoot: RunningChatwoot, runtime_factory: Any, client_factory: Any
+) -> None:
+    runtime, client = await _booking_setup(
+        runtime_factory, client_factory, onec, chatwoot, BOOKING_WAIT_SECONDS="0.5"
+    )
+    await add_manager(runtime, chatwoot, "Отабек", limit=50)
+    subscriber = owner(10)
+    first = await book(client, {"client": subscriber, "consultation": accounting()})
+    assert first.status_code == 201
+    await settle(runtime)
+    await _subscriber_day_full_in_1c(onec, documents(onec)[0]["Абонент_Key"], in_days(4, 12)[:19])
+    chatwoot.emulator.faults.add(Fault(path="*/conversations", method="POST", latency=1.5, times=1))
+
+    refused = await book(
+        client, {"client": subscriber, "consultation": accounting(start_date=in_days(4, 10))}
+    )
+
+    assert refused.status_code == 429, refused.text
+    await asyncio.sleep(1.6)  # Chatwoot answers at last
+    await settle(runtime)
+    assert [r.cons_id for r in await rows(runtime)] == [first.json()["cons_id"]]
+    assert [c.display_id for c in conversations(chatwoot)] == [
+        first.json()["chatwoot_conversation_id"]
+    ]
