@@ -343,10 +343,12 @@ async def test_the_fourth_consultation_of_a_day_is_the_daily_limit(
     onec: RunningOneC, accounting: OneCAccounting
 ) -> None:
     abonent = subscriber(onec)
-    for hour in (0, 2, 4):
+    same_day = [
         await accounting.create_consultation(
             document(abonent, scheduled_at=MORNING + timedelta(hours=hour))
         )
+        for hour in (0, 2, 4)
+    ]
     with pytest.raises(DailyLimitReached) as refused:
         await accounting.create_consultation(
             document(abonent, scheduled_at=MORNING + timedelta(hours=6))
@@ -362,8 +364,7 @@ async def test_the_fourth_consultation_of_a_day_is_the_daily_limit(
     await accounting.create_consultation(
         document(abonent, scheduled_at=MORNING + timedelta(days=1))
     )
-    first = onec.emulator.store.all(CALLS)[0]
-    await accounting.delete_consultation(uuid.UUID(first["Ref_Key"]))
+    await accounting.delete_consultation(same_day[0].ref_key)
     fourth = await accounting.create_consultation(
         document(abonent, scheduled_at=MORNING + timedelta(hours=6))
     )
