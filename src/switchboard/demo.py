@@ -42,6 +42,9 @@ WORKER_STOP_SECONDS = 15
 def _overrides(settings: Settings, sandbox: Sandbox, database_url: str) -> dict[str, str]:
     overrides = {
         "ENV": "demo",
+        # A fresh demo is useful at once: managers, their agents, clients, consultations.
+        "SYNC_USERS_ON_START": "true",
+        "PULL_ON_START": "true",
         "DATABASE_URL": database_url,
         "LOG_FORMAT": settings.log_format.value,
         **sandbox.settings_overrides(),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from switchboard.consultations import tasks as domain_tasks
 from switchboard.consultations.dictionaries import tasks as dictionary_tasks
 from switchboard.consultations.dictionaries.cache import DictionaryCache
 from switchboard.consultations.dictionaries.service import watch_changes
-from switchboard.consultations.managers import tasks as manager_tasks
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.core.jobs import defer_unless_queued
 from switchboard.runtime import Runtime
@@ -16,8 +16,12 @@ async def queue_start_up_loads(runtime: Runtime) -> None:
     settings = ConsultationSettings.of(runtime.settings)
     if settings.load_dicts_on_start:
         await defer_unless_queued(runtime.jobs, dictionary_tasks.load_dicts)
-    if settings.sync_users_on_start:
-        await defer_unless_queued(runtime.jobs, manager_tasks.pull_users)
+    pulls = [
+        *(domain_tasks.STAFF_PULLS if settings.sync_users_on_start else ()),
+        *(domain_tasks.CONSULTATION_PULLS if settings.pull_on_start else ()),
+    ]
+    if pulls:
+        await defer_unless_queued(runtime.jobs, domain_tasks.start_up_pulls, jobs=pulls)
 
 
 async def watch_dictionary_changes(runtime: Runtime) -> None:
