@@ -200,9 +200,9 @@ def filters(onec: RunningOneC, entity: str) -> list[str]:
 # --- our side ------------------------------------------------------------------------------
 
 
-async def add_manager(runtime: Runtime, name: str, description: str) -> None:
+async def add_manager(runtime: Runtime, name: str, description: str, **values: Any) -> None:
     async with runtime.database.transaction() as session:
-        session.add(Manager(cl_ref_key=ukey(name), description=description))
+        session.add(Manager(cl_ref_key=ukey(name), description=description, **values))
 
 
 async def add_booked(

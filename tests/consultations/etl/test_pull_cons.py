@@ -18,10 +18,12 @@ from switchboard.consultations.etl.tasks import (
 )
 from switchboard.consultations.models import ACCOUNTING, Client
 from switchboard.consultations.sync.service import enqueue
+from switchboard.consultations.sync.tasks import drain
 from switchboard.core.http.errors import PeerUnavailable
+from switchboard.integrations.ports import ContactCard
 from switchboard.runtime import Runtime
 from switchboard.sandbox.faults import Fault
-from switchboard.sandbox.pytest_plugin import RunningOneC
+from switchboard.sandbox.pytest_plugin import RunningChatwoot, RunningOneC
 from tests.consultations.etl.support import (
     CONSULTED,
     CONTRACTORS,
@@ -270,15 +272,25 @@ async def test_a_second_run_writes_nothing_queues_nothing_and_tells_nobody(
 
 
 async def test_a_manager_changed_in_1c_is_assigned_in_chatwoot_and_the_client_told_once(
-    onec: RunningOneC, runtime_factory: Any
+    onec: RunningOneC, chatwoot: RunningChatwoot, runtime_factory: Any
 ) -> None:
     _base(onec)
     moment = now()
-    runtime = await _runtime(runtime_factory, onec)
+    runtime = await _runtime(runtime_factory, onec, **chatwoot.settings())
+    agent = chatwoot.emulator.add_agent("Дилноза Юсупова", "dilnoza@example.uz")
     await add_manager(runtime, "manager-a", "Алишер Каримов")
-    await add_manager(runtime, "manager-b", "Дилноза Юсупова")
-    booked = await add_booked(runtime, "booked", manager="manager-a", lang="uz")
-    start = moment + timedelta(days=1)
+    await add_manager(runtime, "manager-b", "Дилноза Юсупова", chatwoot_user_id=agent["id"])
+    chat = runtime.adapters.chat
+    assert chat is not None
+    contact = await chat.ensure_contact(ContactCard(identifier=str(uuid.uuid4()), name="Алишер"))
+    conversation = await chat.open_conversation(contact, reference="booked", attributes={})
+    booked = await add_booked(
+        runtime,
+        "booked",
+        manager="manager-a",
+        lang="uz",
+        conversation_id=conversation.conversation_id,
+    )
     put_documents(
         onec,
         document(
@@ -287,7 +299,7 @@ async def test_a_manager_changed_in_1c_is_assigned_in_chatwoot_and_the_client_to
             changed=moment - timedelta(minutes=10),
             manager="manager-b",
             kind=CONSULTED,
-            start=start,
+            start=moment + timedelta(days=1),
             lang=UZ,
         ),
     )
@@ -295,27 +307,29 @@ async def test_a_manager_changed_in_1c_is_assigned_in_chatwoot_and_the_client_to
     report = await PULL_CONS.run(runtime)
 
     row = (await consultations(runtime))[ukey("booked")]
-    assert row.manager == ukey("manager-b")
-    assert row.status == "open"
-    assert report["chat_tasks"] == 3
-    assert report["notified"] == 1
-    assert await outbox(runtime) == [
-        ("chatwoot.set_status", {"cons_id": booked, "status": "open"}),
-        ("chatwoot.set_attributes", {"cons_id": booked}),
-        ("chatwoot.assign", {"cons_id": booked, "manager_key": key("manager-b")}),
-        (
-            "chatwoot.post_message",
-            {
-                "cons_id": booked,
-                "text": "Menejer almashtirildi. Avval: Алишер Каримов. Endi: Дилноза Юсупова.",
-                "kind": "manager_reassignment",
-                "reference": (await outbox(runtime))[3][1]["reference"],
-            },
-        ),
+    assert (row.manager, row.status) == (ukey("manager-b"), "open")
+    assert (report["chat_tasks"], report["notified"]) == (2, 1)
+    # pending → open is "open" in Chatwoot both times: no status change is sent.
+    assert [operation for operation, _ in await outbox(runtime)] == [
+        "chatwoot.set_attributes",
+        "chatwoot.assign",
+        "chatwoot.post_message",
     ]
+    text = "Menejer almashtirildi. Avval: Алишер Каримов. Endi: Дилноза Юсупова."
+    assert await messages(runtime) == [(booked, text)]
+
+    assert await drain(runtime) == {"done": 3}
+    emulator = chatwoot.emulator
+    seen = emulator.store.conversation_by_display_id(
+        emulator.account_id, conversation.conversation_id
+    )
+    assert seen is not None
+    assert seen.assignee_id == agent["id"]
+    posted = [m for m in emulator.store.messages_of(seen.id) if not m.private]
+    assert [m.content for m in posted if m.content == text] == [text]
 
     await PULL_CONS.run(runtime)
-    assert len(await outbox(runtime)) == 4
+    assert len(await outbox(runtime)) == 3
     assert await notification_count(runtime) == 1
 
 
@@ -443,3 +457,34 @@ async def test_two_runtimes_running_the_job_at_once_tell_the_client_once(
 
     assert sorted(report["notified"] for report in reports) == [0, 2]
     assert await notification_count(first) == 2  # the reassignment and the deletion, once each
+
+
+async def test_reading_every_subscriber_first_never_takes_our_document_for_theirs(
+    onec: RunningOneC, runtime_factory: Any
+) -> None:
+    _base(onec)
+    moment = now()
+    put_documents(
+        onec,
+        document("ours", "romashka", changed=moment - timedelta(hours=3)),
+        document("theirs", "stranger", changed=moment - timedelta(hours=2)),
+    )
+    runtime = await _runtime(runtime_factory, onec)
+
+    # The read of every subscriber runs before the read of our clients ever completed: it
+    # cannot tell whose the documents are, so it leaves them (and its cursor) for later.
+    early = await PULL_ALL_CONS.run(runtime)
+
+    assert (early["received"], early["inserted"], early["skipped"]) == (2, 0, 2)
+    assert await consultations(runtime) == {}
+    assert await cursor(runtime, "Document_ТелефонныйЗвонок_ALL") is None
+
+    await PULL_CONS.run(runtime)
+    later = await PULL_ALL_CONS.run(runtime)
+
+    assert later["inserted"] == 1
+    rows = await consultations(runtime)
+    assert {row.cons_id for row in rows.values()} == {
+        f"cl_{key('ours')}",
+        f"cl_all_{key('theirs')}",
+    }

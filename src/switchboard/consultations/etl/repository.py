@@ -73,6 +73,15 @@ async def advance_cursor(session: AsyncSession, entity: str, moment: datetime) -
     return bool(result.scalar_one())
 
 
+async def last_complete_run(session: AsyncSession, job: str) -> datetime | None:
+    """When the latest run of `job` that ended well started."""
+    value: datetime | None = await session.scalar(
+        text("SELECT max(started_at) FROM sys.etl_runs WHERE job = :job AND status = 'ok'"),
+        {"job": job},
+    )
+    return value
+
+
 # --- cons.cons -------------------------------------------------------------------------------
 
 _CONSULTATION_COLUMNS = (
@@ -93,6 +102,7 @@ _CONSULTATION_COLUMNS = (
     ("topic", "text"),
     ("description", "text"),
     ("con_blocks", "uuid"),
+    ("changed_at", "timestamptz"),
 )
 
 
@@ -168,9 +178,15 @@ def _upsert_consultations_sql() -> str:
     olds = ", ".join(f"l.{name} AS old_{name}" for name in (*_ATTRIBUTES, "denied"))
     ours = ", ".join(f"l.{name}" for name in _DESIRED)
     theirs = ", ".join(_DESIRED.values())
-    prefix = "CASE WHEN :all_subscribers AND cl.client_id IS NULL THEN 'cl_all_' ELSE 'cl_' END"
+    our_client = "(NOT :all_subscribers OR cl.client_id IS NOT NULL OR k.client_key IS NOT NULL)"
     return f"""
 WITH incoming AS ({_records(_CONSULTATION_COLUMNS, "i")}),
+-- Subscribers the read of our own clients has brought documents of (`cl_` rows).
+known_ours AS (
+    SELECT DISTINCT o.client_key FROM cons.cons o
+    WHERE :all_subscribers AND o.client_key IN (SELECT client_key FROM incoming)
+      AND NOT starts_with(o.cons_id, 'cl_all_')
+),
 -- Rows that look different, found without locking: a run over unchanged data locks and writes
 -- nothing. Only these are locked, then compared again as they are once locked.
 differing AS (
@@ -184,7 +200,7 @@ locked AS MATERIALIZED (
     WHERE c.cons_id IN (SELECT cons_id FROM differing)
       AND NOT {_ONEC_CHANGE_PENDING.format(row="c")}
     ORDER BY c.cons_id
-    FOR UPDATE OF c
+    FOR NO KEY UPDATE OF c
 ),
 desired AS (
     SELECT l.cons_id, l.status AS old_status, l.manager AS old_manager, i.deleted, {olds},
@@ -207,7 +223,8 @@ inserted AS (
         cons_id, cl_ref_key, number, client_id, client_key, status, consultation_type, manager,
         author, create_date, start_date, end_date, denied, source, lang, online_question_cat,
         online_question, topic, comment, con_blocks, con_calls, con_rates)
-    SELECT {prefix} || i.ref_key::text, i.ref_key, i.number, cl.client_id, i.client_key,
+    SELECT CASE WHEN {our_client} THEN 'cl_' ELSE 'cl_all_' END || i.ref_key::text,
+           i.ref_key, i.number, cl.client_id, i.client_key,
            i.status, '{ACCOUNTING}', i.manager, i.author, i.create_date, i.start_date,
            i.end_date, i.denied, 'ONEC', i.lang, i.category, i.question, i.topic, i.description,
            i.con_blocks,
@@ -215,7 +232,11 @@ inserted AS (
            {_CALLS_OF.format(key="i.ref_key")}, {_RATES_OF.format(key="i.ref_key")}
     FROM incoming i
     LEFT JOIN cons.clients cl ON cl.cl_ref_key = i.client_key
+    LEFT JOIN known_ours k ON k.client_key = i.client_key
     WHERE NOT EXISTS (SELECT 1 FROM cons.cons c WHERE c.cl_ref_key = i.ref_key)
+      -- Reading every subscriber, a document of a subscriber we cannot place yet waits until
+      -- the read of our own clients has passed its moment: then it is not ours.
+      AND ({our_client} OR i.changed_at <= CAST(:settled AS timestamptz))
     ORDER BY i.ref_key
     ON CONFLICT DO NOTHING
     RETURNING t.cons_id, t.status
@@ -256,17 +277,25 @@ class ConsultationChange:
 
 
 async def upsert_consultations(
-    session: AsyncSession, rows: Rows, *, all_subscribers: bool
+    session: AsyncSession, rows: Rows, *, all_subscribers: bool, settled: datetime | None = None
 ) -> tuple[int, list[ConsultationChange]]:
-    """Insert documents we do not have (as `cl_<Ref_Key>`, or `cl_all_<Ref_Key>` for another
-    subscriber's when `all_subscribers`) and update the rows that differ from 1C; returns how
+    """Insert documents we do not have and update the rows that differ from 1C; returns how
     many were inserted, and the updated rows.
 
-    Rows are locked in `cons_id` order and inserted in key order, so two runs over overlapping
-    pages wait for each other instead of deadlocking. A row with a change owed to 1C is left
-    alone (1C does not have our change yet)."""
+    New rows are `cl_<Ref_Key>`. With `all_subscribers` (the read of every subscriber), a new
+    document is ours (`cl_`) when its subscriber is a client we know or one the read of our
+    own clients brought; else it is another subscriber's (`cl_all_`) only if it changed before
+    `settled` (the cursor of the read of our own clients, which has then seen all of ours up
+    to that moment). Later ones wait for a later run, so both reads never make two rows or
+    mislabel one.
+
+    Only rows that differ are locked, in `cons_id` order (`FOR NO KEY UPDATE`: a row's key never
+    changes, so inserts that refer to it are not held up), and new rows are inserted in key
+    order: jobs over overlapping rows wait for each other instead of deadlocking. A row with a
+    change owed to 1C is left alone (1C does not have our change yet)."""
     result = await session.execute(
-        _UPSERT_CONSULTATIONS, {"rows": _json(rows), "all_subscribers": all_subscribers}
+        _UPSERT_CONSULTATIONS,
+        {"rows": _json(rows), "all_subscribers": all_subscribers, "settled": settled},
     )
     found = result.all()
     inserted = int(found[0][0])
@@ -353,7 +382,7 @@ WITH locked AS MATERIALIZED (
     WHERE c.cl_ref_key IN ({_keys("keys")}) AND c.status NOT IN ({_TERMINAL})
       AND NOT {_ONEC_CHANGE_PENDING.format(row="c")}
     ORDER BY c.cons_id
-    FOR UPDATE OF c
+    FOR NO KEY UPDATE OF c
 ),
 cancelled AS (
     UPDATE cons.cons t SET status = 'cancelled', updated_at = now()
@@ -381,31 +410,39 @@ async def cancel_missing(
 
 # --- what the registers add up to on a consultation --------------------------------------------
 
-_REFRESH_CALLS = text(
-    f"""
-WITH wanted AS (
-    SELECT c.cons_id, {_CALLS_OF.format(key="c.cl_ref_key")} AS calls
-    FROM cons.cons c WHERE c.cl_ref_key IN ({_keys("keys")})
-)
-UPDATE cons.cons t SET con_calls = w.calls, updated_at = now()
-FROM wanted w
-WHERE t.cons_id = w.cons_id AND t.con_calls IS DISTINCT FROM w.calls
-RETURNING t.cons_id
-"""  # noqa: S608 - module constants, no outside values
-)
 
-_REFRESH_RATES = text(
-    f"""
+def _refresh_sql(column: str, total: str, selection: str) -> str:
+    """Set `column` of the selected consultations to `total` (an expression of the document
+    key `c.cl_ref_key`) where it differs. Only rows that change are locked, in key order (as
+    every ETL statement locks them), so jobs running at once wait rather than deadlock."""
+    return f"""
 WITH wanted AS (
-    SELECT c.cons_id, {_RATES_OF.format(key="c.cl_ref_key")} AS rates
-    FROM cons.cons c WHERE c.cl_ref_key IN ({_keys("keys")})
+    SELECT c.cons_id, {total} AS total FROM cons.cons c WHERE {selection}
+),
+locked AS MATERIALIZED (
+    SELECT t.cons_id FROM cons.cons t JOIN wanted w ON w.cons_id = t.cons_id
+    WHERE t.{column} IS DISTINCT FROM w.total
+    ORDER BY t.cons_id
+    FOR NO KEY UPDATE OF t
 )
-UPDATE cons.cons t SET con_rates = w.rates, updated_at = now()
+UPDATE cons.cons t SET {column} = w.total, updated_at = now()
 FROM wanted w
-WHERE t.cons_id = w.cons_id AND t.con_rates IS DISTINCT FROM w.rates
+WHERE t.cons_id = w.cons_id AND t.cons_id IN (SELECT cons_id FROM locked)
+  AND t.{column} IS DISTINCT FROM w.total
 RETURNING t.cons_id
 """  # noqa: S608 - module constants, no outside values
-)
+
+
+_OF_KEYS = f"c.cl_ref_key IN ({_keys('keys')})"
+#: Consultations created lately: one made while a register job was storing its rows did not see
+#: them, nor did that job see it (neither had committed); a later run puts them together.
+_RECENT = "c.created_at >= CAST(:since AS timestamptz) AND c.cl_ref_key IS NOT NULL"
+_CALLS = _CALLS_OF.format(key="c.cl_ref_key")
+_RATES = _RATES_OF.format(key="c.cl_ref_key")
+_REFRESH_CALLS = text(_refresh_sql("con_calls", _CALLS, _OF_KEYS))
+_REFRESH_RATES = text(_refresh_sql("con_rates", _RATES, _OF_KEYS))
+_REFRESH_RECENT_CALLS = text(_refresh_sql("con_calls", _CALLS, _RECENT))
+_REFRESH_RECENT_RATES = text(_refresh_sql("con_rates", _RATES, _RECENT))
 
 
 async def refresh_calls(session: AsyncSession, keys: Sequence[uuid.UUID]) -> int:
@@ -421,6 +458,16 @@ async def refresh_rates(session: AsyncSession, keys: Sequence[uuid.UUID]) -> int
     if not keys:
         return 0
     return len((await session.execute(_REFRESH_RATES, {"keys": _json(keys)})).all())
+
+
+async def refresh_recent_calls(session: AsyncSession, since: datetime) -> int:
+    """`con_calls` of the consultations created since `since`, where it differs."""
+    return len((await session.execute(_REFRESH_RECENT_CALLS, {"since": since})).all())
+
+
+async def refresh_recent_rates(session: AsyncSession, since: datetime) -> int:
+    """`con_rates` of the consultations created since `since`, where it differs."""
+    return len((await session.execute(_REFRESH_RECENT_RATES, {"since": since})).all())
 
 
 # --- registers ---------------------------------------------------------------------------------
@@ -499,7 +546,7 @@ wanted AS (
            (l.new_date AT TIME ZONE :zone)::time(0) AS redate_time
     FROM latest l JOIN cons.cons c ON c.cl_ref_key = l.cons_key
     ORDER BY c.cons_id
-    FOR UPDATE OF c
+    FOR NO KEY UPDATE OF c
 )
 UPDATE cons.cons t
 SET start_date = w.new_date, redate = w.redate, redate_time = w.redate_time, updated_at = now()

@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.consultations.booking.service import redate_unique
+# Our status as Chatwoot shows it, and what makes a redate message the same one: the booking
+# part's, so a change is told to Chatwoot and the client the same way whoever saw it first.
+from switchboard.consultations.booking.service import CHATWOOT_STATUS, redate_unique
 from switchboard.consultations.etl import repository
 from switchboard.consultations.etl.repository import ConsultationChange
 from switchboard.consultations.notifications.service import notify
@@ -47,15 +49,6 @@ SET_STATUS = "chatwoot.set_status"
 SET_ATTRIBUTES = "chatwoot.set_attributes"
 ASSIGN = "chatwoot.assign"
 
-#: Our status as Chatwoot shows it (Chatwoot knows open, pending and resolved).
-CHAT_STATUS = {
-    "new": "open",
-    "open": "open",
-    "pending": "pending",
-    "resolved": "resolved",
-    "closed": "resolved",
-    "cancelled": "resolved",
-}
 RATING_RANGE = range(1, 6)
 
 
@@ -99,16 +92,24 @@ def read_from(last: datetime | None, *, buffer: timedelta, first_run_from: datet
     return first_run_from if last is None else last - buffer
 
 
-def cursor_after(page_moments: Iterable[datetime | None], now: datetime) -> datetime | None:
-    """The cursor a processed page allows: its latest moment, never beyond `now` (a consultation
-    planned for next week must not push the cursor into the future and hide changes until
-    then)."""
+def cursor_after(
+    page_moments: Iterable[datetime | None], limit: datetime | None
+) -> datetime | None:
+    """The cursor a processed page allows: its latest moment, never beyond `limit` (now: a
+    consultation planned for next week must not push the cursor into the future and hide
+    changes until then). No limit: the cursor stays."""
     latest = max((moment for moment in page_moments if moment is not None), default=None)
-    return None if latest is None else min(latest, now)
+    return None if latest is None or limit is None else min(latest, limit)
 
 
 async def last_cursor(session: AsyncSession, entity: str) -> datetime | None:
     return await repository.cursor(session, entity)
+
+
+async def read_through(session: AsyncSession, job: str) -> datetime | None:
+    """When the last complete run of `job` started (`sys.etl_runs`): for the read of our
+    clients' documents, every document of ours changed before then is in `cons.cons`."""
+    return await repository.last_complete_run(session, job)
 
 
 async def advance_cursor(session: AsyncSession, entity: str, moment: datetime | None) -> None:
@@ -143,6 +144,7 @@ def consultation_rows(records: Sequence[ConsultationRecord]) -> list[dict[str, A
             "topic": r.subject,
             "description": r.description,
             "con_blocks": _first_interference(r),
+            "changed_at": r.changed_at,
         }
         for r in records
     ]
@@ -172,6 +174,7 @@ async def store_consultations(
     records: Sequence[ConsultationRecord],
     *,
     all_subscribers: bool = False,
+    settled: datetime | None = None,
 ) -> EtlReport:
     """Upsert a page of 1C documents into `cons.cons` (and their question lines into
     `cons.q_and_a`), then queue what Chatwoot and the client must learn of the rows that
@@ -181,7 +184,7 @@ async def store_consultations(
     if not unique:
         return report
     inserted, changes = await repository.upsert_consultations(
-        session, consultation_rows(unique), all_subscribers=all_subscribers
+        session, consultation_rows(unique), all_subscribers=all_subscribers, settled=settled
     )
     report.inserted, report.updated = inserted, len(changes)
     report.skipped = report.received - inserted - len(changes)
@@ -238,8 +241,8 @@ async def _tell_chat_one(
 ) -> EtlReport:
     report = EtlReport()
     cons_id = change.cons_id
-    status = CHAT_STATUS[change.status]
-    if change.old_status is not None and CHAT_STATUS[change.old_status] != status:
+    status = CHATWOOT_STATUS[change.status]
+    if change.old_status is not None and CHATWOOT_STATUS[change.old_status] != status:
         await enqueue(session, SET_STATUS, {"cons_id": cons_id, "status": status}, cons_id=cons_id)
         report.chat_tasks += 1
     if change.attributes_changed:
@@ -417,6 +420,14 @@ async def store_ratings(session: AsyncSession, records: Sequence[RatingRecord]) 
             },
         )
     return report
+
+
+async def settle_recent(session: AsyncSession, since: datetime, *, calls: bool) -> int:
+    """Sum up the registers (`con_calls`, or `con_rates`) again on consultations created since
+    `since`: one stored at the same time as its registers saw none of them, and they it."""
+    if calls:
+        return await repository.refresh_recent_calls(session, since)
+    return await repository.refresh_recent_rates(session, since)
 
 
 # --- call attempts -------------------------------------------------------------------------

@@ -46,7 +46,12 @@ ONEC_ACCOUNTING = Requirement(
     missing="1C is not configured (ODATA_BASEURL_CL)",
 )
 EVERY_QUARTER_HOUR = "*/15 * * * *"
+#: The job that reads our clients' documents (its complete runs place the documents the read
+#: of every subscriber finds).
+OUR_CLIENTS_JOB = "pull_cons_cl"
 FIRST_RUN_DAYS = 30
+#: How far back consultations count as "created lately" for `_settle_recent` (many runs).
+RECENT = timedelta(days=1)
 
 T = TypeVar("T")
 StorePage = Callable[[AsyncSession, Sequence[T]], Awaitable[EtlReport]]
@@ -72,9 +77,18 @@ def _first_run_from(settings: ConsultationSettings) -> datetime:
     return utcnow() - timedelta(days=FIRST_RUN_DAYS)
 
 
-async def _since(runtime: Runtime, entity: str, buffer: timedelta) -> datetime:
+async def _last(runtime: Runtime, entity: str) -> datetime | None:
     async with runtime.database.transaction() as session:
-        last = await service.last_cursor(session, entity)
+        return await service.last_cursor(session, entity)
+
+
+async def _read_through(runtime: Runtime, job: str) -> datetime | None:
+    async with runtime.database.transaction() as session:
+        return await service.read_through(session, job)
+
+
+async def _since(runtime: Runtime, entity: str, buffer: timedelta) -> datetime:
+    last = await _last(runtime, entity)
     return service.read_from(last, buffer=buffer, first_run_from=_first_run_from(_rules(runtime)))
 
 
@@ -85,6 +99,7 @@ async def _pull_pages(
     pages: AsyncIterator[list[T]],
     store: StorePage[T],
     moment: Callable[[T], datetime | None],
+    ceiling: Callable[[], datetime | None] = utcnow,
 ) -> dict[str, Any]:
     """Store each page in its own transaction with the cursor it allows, so a run killed
     half-way resumes after the last page it committed.
@@ -98,7 +113,7 @@ async def _pull_pages(
     async def save(page: list[T]) -> None:
         async with runtime.database.transaction() as session:
             report.add(await store(session, page))
-            cursor = service.cursor_after(map(moment, page), utcnow())
+            cursor = service.cursor_after(map(moment, page), ceiling())
             await service.advance_cursor(session, entity, cursor)
         report_progress(len(page), entity)
 
@@ -135,9 +150,21 @@ async def _close(pages: AsyncIterator[Any]) -> None:
 async def _pull_changed_consultations(runtime: Runtime, *, all_subscribers: bool) -> dict[str, Any]:
     entity = service.ALL_CONSULTATIONS if all_subscribers else service.CONSULTATIONS
     since = await _since(runtime, entity, timedelta(days=_rules(runtime).etl_cons_buffer_days))
+    # Reading every subscriber, a document whose subscriber we cannot place yet is taken only
+    # once a complete run of the read of our own clients has started after it changed (then it
+    # is not ours; see `repository.upsert_consultations`); this cursor stops there too, so the
+    # next run reads such documents again.
+    settled = await _read_through(runtime, OUR_CLIENTS_JOB) if all_subscribers else None
 
     async def store(session: AsyncSession, page: Sequence[Any]) -> EtlReport:
-        return await service.store_consultations(session, page, all_subscribers=all_subscribers)
+        return await service.store_consultations(
+            session, page, all_subscribers=all_subscribers, settled=settled
+        )
+
+    def ceiling() -> datetime | None:
+        if not all_subscribers:
+            return utcnow()
+        return None if settled is None else min(settled, utcnow())
 
     return await _pull_pages(
         runtime,
@@ -147,6 +174,7 @@ async def _pull_changed_consultations(runtime: Runtime, *, all_subscribers: bool
         ),
         store=store,
         moment=lambda record: record.changed_at,
+        ceiling=ceiling,
     )
 
 
@@ -211,13 +239,14 @@ async def pull_ratings(runtime: Runtime) -> dict[str, Any]:
     since = await _since(
         runtime, service.RATINGS, timedelta(hours=_rules(runtime).etl_rates_buffer_hours)
     )
-    return await _pull_pages(
+    report = await _pull_pages(
         runtime,
         entity=service.RATINGS,
         pages=_accounting(runtime).ratings_since(since),
         store=service.store_ratings,
         moment=lambda record: record.period,
     )
+    return report | {"settled": await _settle_recent(runtime, calls=False)}
 
 
 async def pull_calls(runtime: Runtime) -> dict[str, Any]:
@@ -233,13 +262,21 @@ async def pull_calls(runtime: Runtime) -> dict[str, Any]:
     async def store(session: AsyncSession, page: Sequence[Any]) -> EtlReport:
         return await service.store_calls(session, page, zone=zone)
 
-    return await _pull_pages(
+    report = await _pull_pages(
         runtime,
         entity=service.CALLS,
         pages=_accounting(runtime).calls_since(since),
         store=store,
         moment=lambda record: record.period,
     )
+    return report | {"settled": await _settle_recent(runtime, calls=True)}
+
+
+async def _settle_recent(runtime: Runtime, *, calls: bool) -> int:
+    """Consultations stored while this job stored their registers saw none of them (neither
+    side had committed): sum them up again on every consultation created lately."""
+    async with runtime.database.transaction() as session:
+        return await service.settle_recent(session, utcnow() - RECENT, calls=calls)
 
 
 def _job(name: str, body: Callable[[Runtime], Awaitable[dict[str, Any]]]) -> EtlJob:
