@@ -3,14 +3,18 @@
 `switchboard serve` (one uvicorn process, full request pipeline) books consultations on
 accounting — each a Chatwoot conversation and a 1C document, created side by side right after the
 booking's commit — against the sandbox (`switchboard sandbox`, its own process) whose every answer
-is delayed 20 ms by an injected fault (latency). A `switchboard worker` runs beside them and
-carries out the rest of each booking (team, agent, labels, the info message, attributes), as in
-production. 20 keep-alive connections of this process book for `--seconds`; each request is a
-returning client (found by its data, its Chatwoot contact and 1C counterparty known) booking one
-free slot (3 a day per subscriber, days spread over a year). A second, shorter phase books for
-clients that are new each time (their contact and counterparty are created in the same request).
+is delayed 20 ms by an injected fault (latency). 20 clients of this process (keep-alive
+connections) each start a booking every `--interval` seconds (1 s: 20 bookings a second in all);
+a request is a returning client (found by its data, its Chatwoot contact and 1C counterparty known)
+booking a free slot (3 a day per subscriber, days spread over a year). Then the same with clients
+that are new each time (contact and counterparty created in the same request), and a saturation
+phase where each client books again as soon as it is answered (the throughput of one process).
 
-Targets (returning clients): p50 < 80 ms, p99 < 200 ms, no errors.
+The rest of each booking (team, agent, labels, the info message, attributes) is the worker's; it
+runs on other machines in production, and with `--worker` beside the API here (on a 2-vCPU
+machine it then takes CPU from the API).
+
+Targets (returning clients, paced): p50 < 80 ms, p99 < 200 ms, no errors.
 """
 
 from __future__ import annotations
@@ -213,7 +217,7 @@ def main() -> int:
     )
     parser.add_argument("--owners", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
-    parser.add_argument("--no-worker", action="store_true", help="run no worker beside the API")
+    parser.add_argument("--worker", action="store_true", help="run a worker beside the API")
     options, _ = parser.parse_known_args()
     run = uuid.uuid4().hex[:6]
 
@@ -254,16 +258,16 @@ def main() -> int:
                 asyncio.run(create_owners(base_url, returning))
                 add_latency(sandbox_port)
                 worker = (
-                    None
-                    if options.no_worker
-                    else process(PYTHON, "-m", "switchboard", "worker", env=env)
+                    process(PYTHON, "-m", "switchboard", "worker", env=env)
+                    if options.worker
+                    else None
                 )
                 with worker or contextlib.nullcontext():
                     phases = run_phases(base_url, returning, run, options)
     print(
         f"POST /api/consultations/create, {options.concurrency} clients, both emulators "
         f"answering in {LATENCY_SECONDS * 1000:.0f} ms"
-        f"{'' if options.no_worker else ', a worker beside'}"
+        f"{', a worker beside' if options.worker else ''}"
     )
     paced, fresh, saturated = phases
     each = f"each booking every {options.interval:g} s"

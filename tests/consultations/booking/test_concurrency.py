@@ -7,6 +7,9 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+from sqlalchemy import text
+
+from switchboard.consultations.booking import repository
 from switchboard.runtime import Runtime
 from tests.consultations.booking.support import (
     accounting,
@@ -91,3 +94,40 @@ async def test_one_idempotency_key_sent_ten_times_at_once_books_once(
     assert [a.status_code for a in answers] == [201] * 10
     assert len({a.json()["cons_id"] for a in answers}) == 1
     assert len(await rows(runtime)) == 1
+
+
+async def test_a_key_older_than_a_day_is_taken_over_and_purged(
+    runtime_factory: Any, client_factory: Any
+) -> None:
+    runtime: Runtime = await runtime_factory(**settings(None, None, BOOKING_WAIT_SECONDS="0"))
+    client = await client_factory(runtime)
+    await add_manager(runtime, None, "Алишер")
+    subscriber = owner()
+    first = await book(
+        client,
+        {"client": subscriber, "consultation": accounting(start_date=in_days(1))},
+        **{"Idempotency-Key": "old"},
+    )
+    await book(
+        client,
+        {"client": subscriber, "consultation": accounting(start_date=in_days(2))},
+        **{"Idempotency-Key": "older"},
+    )
+    async with runtime.database.transaction() as session:
+        await session.execute(
+            text("UPDATE sys.idempotency_keys SET created_at = now() - interval '25 hours'")
+        )
+
+    reused = await book(
+        client,
+        {"client": subscriber, "consultation": accounting(start_date=in_days(3))},
+        **{"Idempotency-Key": "old"},
+    )
+    async with runtime.database.transaction() as session:
+        purged = await repository.purge_idempotency_keys(session)
+        left = (await session.execute(text("SELECT key FROM sys.idempotency_keys"))).all()
+
+    assert reused.status_code == 201
+    assert reused.json()["cons_id"] != first.json()["cons_id"]  # a new booking
+    assert purged == 1  # "older"; "old" was taken over and is fresh again
+    assert [row[0] for row in left] == ["old"]

@@ -506,3 +506,13 @@ async def settle_idempotency_key(
 async def release_idempotency_keys(session: AsyncSession, cons_id: str) -> None:
     """Free the keys of a booking that was undone (a repeat then books anew)."""
     await session.execute(delete(IdempotencyKey).where(IdempotencyKey.cons_id == cons_id))
+
+
+async def purge_idempotency_keys(session: AsyncSession) -> int:
+    """Delete the keys older than IDEMPOTENCY_TTL; how many."""
+    deleted = await session.execute(
+        delete(IdempotencyKey)
+        .where(IdempotencyKey.created_at < func.now() - IDEMPOTENCY_TTL)
+        .returning(IdempotencyKey.key)
+    )
+    return len(deleted.all())

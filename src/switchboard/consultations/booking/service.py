@@ -1055,7 +1055,12 @@ async def cancel_consultation(
     await session.refresh(row)
     await record_status_change(session, cons_id, old_status, "cancelled", "api")
     if row.cl_ref_key is not None:
-        await enqueue(session, DELETE_IN_ONEC, {"cons_id": cons_id}, cons_id=cons_id)
+        await enqueue(
+            session,
+            DELETE_IN_ONEC,
+            {"cons_id": cons_id, "ref_key": str(row.cl_ref_key)},
+            cons_id=cons_id,
+        )
     await enqueue(session, SET_ATTRIBUTES, {"cons_id": cons_id}, cons_id=cons_id)
     await notify(
         session,
