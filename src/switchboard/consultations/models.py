@@ -98,6 +98,10 @@ class Client(Timestamps, Base):
     source: Mapped[str | None] = mapped_column(Text)
     #: The Telegram user behind a Mini App client (verified `initData`).
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    #: Digests of what Chatwoot's contact and 1C's counterparty last received from us: a
+    #: change is queued for the outbox only when the client's data differs from them.
+    chatwoot_synced_digest: Mapped[str | None] = mapped_column(Text)
+    onec_synced_digest: Mapped[str | None] = mapped_column(Text)
 
 
 class Consultation(Timestamps, Base):
@@ -163,6 +167,9 @@ class Consultation(Timestamps, Base):
     source: Mapped[str | None] = mapped_column(Text)
     online_question_cat: Mapped[uuid.UUID | None] = mapped_column(UUID)
     online_question: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    #: The kind of software and its section the client picked when booking (dict keys).
+    po_type_key: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    po_section_key: Mapped[uuid.UUID | None] = mapped_column(UUID)
     importance: Mapped[int | None] = mapped_column(Integer)
     lang: Mapped[str | None] = mapped_column(Text)
     topic: Mapped[str | None] = mapped_column(Text)
@@ -255,7 +262,11 @@ class Call(Base):
     """A manager's attempt to call the client (1C `РегистрацияДозвона`)."""
 
     __tablename__ = "calls"
-    __table_args__ = {"schema": "cons"}
+    __table_args__ = (
+        # A consultation's calls (the API's list, the ETL's `con_calls`); the key leads by period.
+        Index("ix_calls_cons_key_period", "cons_key", "period"),
+        {"schema": "cons"},
+    )
 
     period: Mapped[datetime] = mapped_column(primary_key=True)
     cons_key: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
@@ -265,17 +276,22 @@ class Call(Base):
 
 
 class QuestionAnswer(Base):
-    """A question asked and answered during a consultation (1C tabular sections)."""
+    """A question asked and answered during a consultation (1C tabular sections, by
+    `line_number`), or a chat message of its Chatwoot conversation (by `chatwoot_message_id`,
+    with no line number: an ETL rebuilding the 1C lines leaves these rows alone)."""
 
     __tablename__ = "q_and_a"
     __table_args__ = (
         UniqueConstraint("cons_id", "line_number"),
+        CheckConstraint(
+            "line_number IS NOT NULL OR chatwoot_message_id IS NOT NULL", name="line_or_message"
+        ),
         {"schema": "cons"},
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     cons_id: Mapped[str] = mapped_column(Text, ForeignKey("cons.cons.cons_id", ondelete="CASCADE"))
-    line_number: Mapped[int] = mapped_column(Integer)
+    line_number: Mapped[int | None] = mapped_column(Integer)
     po_type_key: Mapped[uuid.UUID | None] = mapped_column(UUID)
     po_section_key: Mapped[uuid.UUID | None] = mapped_column(UUID)
     interference_key: Mapped[uuid.UUID | None] = mapped_column(UUID)
@@ -283,6 +299,13 @@ class QuestionAnswer(Base):
     repeat_request: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     question: Mapped[str | None] = mapped_column(Text)
     answer: Mapped[str | None] = mapped_column(Text)
+    #: Chat rows (from the `message_created` webhook): Chatwoot's message id, who wrote it
+    #: ("contact", "user", "agent_bot"), incoming/outgoing/template, the text and when.
+    chatwoot_message_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    sender_type: Mapped[str | None] = mapped_column(Text)
+    message_type: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
 
 
 class QueueClosing(Base):

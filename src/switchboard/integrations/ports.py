@@ -391,9 +391,11 @@ class ChatDesk(Protocol):
         *,
         reference: str,
         attributes: Mapping[str, object],
+        first_attempt: bool = False,
     ) -> ChatConversation:
         """A conversation for our consultation `reference`; the existing one when it was opened
-        before (so a retry after a lost answer opens no second one)."""
+        before (so a retry after a lost answer opens no second one). `first_attempt` says no
+        attempt was made before for this reference: there is nothing to look for."""
 
     async def assign(
         self, conversation_id: int, *, agent_id: int | None = None, team_id: int | None = None

@@ -37,7 +37,7 @@ from switchboard.consultations.booking.service import (
 from switchboard.consultations.clients.service import contact_card, counterparty_title
 from switchboard.consultations.models import Client, Consultation
 from switchboard.consultations.notifications.service import notify
-from switchboard.consultations.sync.operations import NotReady, Operation, Payload, Skip
+from switchboard.consultations.sync.operations import ATTEMPT, NotReady, Operation, Payload, Skip
 from switchboard.consultations.sync.service import enqueue
 from switchboard.core.http.errors import PeerNotFound
 from switchboard.integrations.ports import (
@@ -121,6 +121,8 @@ class Opening:
     known: ChatContact | None
     reference: str
     attributes: Mapping[str, object]
+    #: No attempt was made before: no conversation can exist yet (no look-up needed).
+    first_attempt: bool = False
 
 
 async def prepare_opening(session: AsyncSession, payload: Payload) -> Opening:
@@ -143,6 +145,7 @@ async def prepare_opening(session: AsyncSession, payload: Payload) -> Opening:
         known=known,
         reference=row.cons_id,
         attributes=await service.conversation_attributes(session, row, code=code),
+        first_attempt=payload.get(ATTEMPT) == 1,
     )
 
 
@@ -151,7 +154,10 @@ async def open_conversation(adapters: Adapters, opening: Opening) -> Mapping[str
     contact = opening.known or await chat.ensure_contact(opening.card)
     try:
         conversation = await chat.open_conversation(
-            contact, reference=opening.reference, attributes=opening.attributes
+            contact,
+            reference=opening.reference,
+            attributes=opening.attributes,
+            first_attempt=opening.first_attempt,
         )
     except PeerNotFound:
         if opening.known is None:

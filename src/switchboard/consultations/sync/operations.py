@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from switchboard.integrations.registry import Adapters
 
 Target = Literal["chatwoot", "onec"]
+#: The payload key `prepare` finds the attempt number under (1 on the first attempt): a first
+#: attempt can skip looking for what an earlier, lost attempt may have made at the peer.
+ATTEMPT = "_attempt"
 Payload = Mapping[str, Any]
 
 

@@ -95,6 +95,13 @@ async def claim_own(session: AsyncSession, task_id: int, *, lease_seconds: float
     return row.first() is not None
 
 
+async def order_keys(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str | None]:
+    rows = await session.execute(
+        select(OutboxTask.id, OutboxTask.order_key).where(OutboxTask.id.in_(task_ids))
+    )
+    return {task_id: key for task_id, key in rows.all()}
+
+
 async def task(session: AsyncSession, task_id: int) -> OutboxTask | None:
     return await session.get(OutboxTask, task_id)
 

@@ -30,7 +30,7 @@ from procrastinate import JobContext
 
 from switchboard.consultations.operations import OPERATIONS
 from switchboard.consultations.sync import repository, service
-from switchboard.consultations.sync.operations import NotReady, Operation, Skip
+from switchboard.consultations.sync.operations import ATTEMPT, NotReady, Operation, Skip
 from switchboard.core.http.errors import IntegrationError, PeerUnavailable
 from switchboard.core.jobs import runtime_of, singleton
 
@@ -91,7 +91,7 @@ async def _prepare(
             )
             await repository.park_failed(session, task_id, error=reason)
             return TaskOutcome(task_id, task.operation, "failed")
-        payload = dict(task.payload)
+        payload = {**task.payload, ATTEMPT: task.attempts}
         try:
             prepared = await operation.prepare(session, payload)
         except NotReady as waiting:
@@ -161,10 +161,9 @@ async def _order_keys(runtime: Runtime, task_ids: Sequence[int]) -> list[list[in
     """The tasks grouped by order key (each group in id order; groups in first-seen order)."""
     groups: dict[str, list[int]] = {}
     async with runtime.database.transaction() as session:
-        for task_id in sorted(task_ids):
-            task = await repository.task(session, task_id)
-            key = (task.order_key if task is not None else None) or f"task:{task_id}"
-            groups.setdefault(key, []).append(task_id)
+        keys = await repository.order_keys(session, task_ids)
+    for task_id in sorted(task_ids):
+        groups.setdefault(keys.get(task_id) or f"task:{task_id}", []).append(task_id)
     return list(groups.values())
 
 

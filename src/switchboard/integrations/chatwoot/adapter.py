@@ -167,16 +167,15 @@ class ChatwootAdapter:
         *,
         reference: str,
         attributes: Mapping[str, object],
+        first_attempt: bool = False,
     ) -> ChatConversation:
         """The conversation that carries `cons_id = reference`, opened when the contact has
         none. The look-up reads the contact's 20 most recently active conversations (all that
         Chatwoot lists), which holds one opened moments ago by an attempt whose answer was lost.
-        Attributes are cleaned as `set_attributes` cleans them."""
-        contact_id = contact.contact_id
-        if contact_id is None:
-            contact_id = _chat_contact(await self._public_contact(contact)).contact_id
-        if contact_id is not None:
-            existing = await self._conversation_with(contact_id, reference)
+        Attributes are cleaned as `set_attributes` cleans them. On a first attempt there is
+        nothing to look for, and the look-up (a round trip) is skipped."""
+        if not first_attempt:
+            existing = await self._existing_conversation(contact, reference)
             if existing is not None:
                 return existing
         custom = clean_attributes({**attributes, REFERENCE_ATTRIBUTE: reference})
@@ -184,6 +183,16 @@ class ChatwootAdapter:
         return ChatConversation(
             conversation_id=_int(created, "id"), status=str(created.get("status") or "open")
         )
+
+    async def _existing_conversation(
+        self, contact: ChatContact, reference: str
+    ) -> ChatConversation | None:
+        contact_id = contact.contact_id
+        if contact_id is None:
+            contact_id = _chat_contact(await self._public_contact(contact)).contact_id
+        if contact_id is None:
+            return None
+        return await self._conversation_with(contact_id, reference)
 
     async def _public_contact(self, contact: ChatContact) -> JsonObject:
         return await self.client.public_contact(contact.source_id)
