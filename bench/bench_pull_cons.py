@@ -176,6 +176,7 @@ def bench_settings(database_url: str, root: str) -> Settings:
         ODATA_USER=USER,
         ODATA_PASSWORD=PASSWORD,
         ODATA_PAGE_SIZE=PAGE_SIZE,
+        ODATA_DOCUMENT_PAGE_SIZE=PAGE_SIZE,
         HTTP_TIMEOUT_SECONDS=120,
         ETL_INITIAL_FROM_DATE=(utcnow() - timedelta(days=30)).date().isoformat(),
     )

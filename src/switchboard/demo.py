@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -45,6 +46,8 @@ def _overrides(settings: Settings, sandbox: Sandbox, database_url: str) -> dict[
         # A fresh demo is useful at once: managers, their agents, clients, consultations.
         "SYNC_USERS_ON_START": "true",
         "PULL_ON_START": "true",
+        # The demo base reaches months back; the first pull should show all of it.
+        "ETL_INITIAL_FROM_DATE": (datetime.now(UTC).date() - timedelta(days=180)).isoformat(),
         "DATABASE_URL": database_url,
         "LOG_FORMAT": settings.log_format.value,
         **sandbox.settings_overrides(),

@@ -267,7 +267,7 @@ async def test_start_up_queues_the_loads_seed_001_asks_for(runtime_factory: Any)
             .scalars()
             .all()
         )
-    assert queued == ["etl.load_dicts", "etl.pull_users"]
+    assert queued == ["consultations.start_up_pulls", "etl.load_dicts"]
 
 
 # --- item 4 of issue 5: request ids, echoes, metric labels, failures of what the API needs -----

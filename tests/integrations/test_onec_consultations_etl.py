@@ -35,7 +35,9 @@ SINCE = datetime(2026, 3, 1, 19, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def accounting(onec: RunningOneC, settings_factory: Any) -> AsyncIterator[OneCAccounting]:
-    async for adapter in open_accounting(onec, settings_factory, ODATA_PAGE_SIZE=2):
+    async for adapter in open_accounting(
+        onec, settings_factory, ODATA_PAGE_SIZE=2, ODATA_DOCUMENT_PAGE_SIZE=2
+    ):
         yield adapter
 
 

@@ -43,7 +43,9 @@ def build_adapters(settings: IntegrationSettings, kit: HttpKit) -> Adapters:
         adapters.reference_source = onec
         adapters.staff_source = onec
         # Shares the adapter's client (one connection pool); closed with it.
-        adapters.accounting = OneCAccounting(onec.client)
+        adapters.accounting = OneCAccounting(
+            onec.client, document_page_size=settings.odata_document_page_size
+        )
         adapters.systems.append(onec)
     else:
         adapters.unconfigured.append("onec")

@@ -24,7 +24,10 @@ async def test_all_jobs_at_once_over_the_demo_base_then_a_round_that_changes_not
     demo = build_demo_data()
     onec.emulator.store.load(demo.onec)
     runtime: Runtime = await runtime_factory(
-        **onec.settings(), ODATA_PAGE_SIZE=50, ETL_INITIAL_FROM_DATE="2020-01-01"
+        **onec.settings(),
+        ODATA_PAGE_SIZE=50,
+        ODATA_DOCUMENT_PAGE_SIZE=50,
+        ETL_INITIAL_FROM_DATE="2020-01-01",
     )
 
     first = await asyncio.gather(*(job.run(runtime) for job in ETL_JOBS))

@@ -213,7 +213,11 @@ async def test_a_run_killed_half_way_resumes_from_its_last_saved_page(
     )
     first_day = (moment - timedelta(days=90)).date().isoformat()
     runtime = await _runtime(
-        runtime_factory, onec, ODATA_PAGE_SIZE=2, ETL_INITIAL_FROM_DATE=first_day
+        runtime_factory,
+        onec,
+        ODATA_PAGE_SIZE=2,
+        ODATA_DOCUMENT_PAGE_SIZE=2,
+        ETL_INITIAL_FROM_DATE=first_day,
     )
     # The first page is served; then 1C goes down for good.
     onec.emulator.faults.add(Fault(path=f"*/{DOCUMENTS}", status=503, after=1))
@@ -241,7 +245,7 @@ async def test_a_second_run_writes_nothing_queues_nothing_and_tells_nobody(
 ) -> None:
     _base(onec)
     moment = now()
-    runtime = await _runtime(runtime_factory, onec, ODATA_PAGE_SIZE=2)
+    runtime = await _runtime(runtime_factory, onec, ODATA_PAGE_SIZE=2, ODATA_DOCUMENT_PAGE_SIZE=2)
     await add_manager(runtime, "manager-a", "Алишер Каримов")
     await add_manager(runtime, "manager-b", "Дилноза Юсупова")
     await add_booked(runtime, "booked", manager="manager-a")

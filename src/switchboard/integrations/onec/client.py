@@ -161,12 +161,14 @@ class OneCClient:
         select: str | None = None,
         orderby: str = "Ref_Key",
         table: str | None = None,
+        page_size: int | None = None,
     ) -> AsyncIterator[list[Record]]:
         """All matching records, a page at a time, in a stable order.
 
         A server that ignores `$skip`/`$top` (as some 1C versions do next to `$inlinecount`)
         answers more than a page: that answer is the whole set, cut here into pages.
         """
+        size = page_size or self.page_size
         skip = 0
         while True:
             page = await self.query(
@@ -174,17 +176,17 @@ class OneCClient:
                 filter=filter,
                 select=select,
                 orderby=orderby,
-                top=self.page_size,
+                top=size,
                 skip=skip,
                 table=table,
             )
-            if len(page) > self.page_size:
-                for start in range(0, len(page), self.page_size):
-                    yield page[start : start + self.page_size]
+            if len(page) > size:
+                for start in range(0, len(page), size):
+                    yield page[start : start + size]
                 return
             if page:
                 yield page
-            if len(page) < self.page_size:
+            if len(page) < size:
                 return
             skip += len(page)
 

@@ -89,8 +89,11 @@ class OneCAccounting:
 
     name = "onec"
 
-    def __init__(self, client: OneCClient) -> None:
+    def __init__(self, client: OneCClient, *, document_page_size: int | None = None) -> None:
         self.client = client
+        #: Consultation documents are read in larger pages than catalogs: 1C answers a page of
+        #: a filtered, ordered document set in one pass, so fewer pages cost less on both sides.
+        self.document_page_size = document_page_size
 
     # --- counterparties ------------------------------------------------------------------------
 
@@ -217,7 +220,10 @@ class OneCAccounting:
         if only_our_clients:
             condition += f" and {OUR_CLIENTS}"
         async for page in self.client.pages(
-            c.ENTITY_PHONE_CALL, filter=condition, orderby=CHANGED_ORDER
+            c.ENTITY_PHONE_CALL,
+            filter=condition,
+            orderby=CHANGED_ORDER,
+            page_size=self.document_page_size,
         ):
             yield [r.consultation_record(record) for record in page]
 
