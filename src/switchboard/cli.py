@@ -204,7 +204,12 @@ def sandbox(
 
 @app.command()
 def etl(
-    job: Annotated[str, typer.Argument(help="load_dicts or pull_users.")],
+    job: Annotated[
+        str,
+        typer.Argument(
+            help="The job, e.g. load_dicts or pull_cons_cl (an unknown name lists them)."
+        ),
+    ],
     queue: Annotated[
         bool, typer.Option(help="Queue it for a worker instead of running it here.")
     ] = False,
