@@ -26,8 +26,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any, Self
 
 import orjson
 import procrastinate
@@ -220,6 +220,20 @@ class Requirement:
     met: Callable[[Any], bool]
     #: Shown when the job skips, e.g. "1C is not configured (ODATA_BASEURL_CL)".
     missing: str
+
+
+@dataclass
+class Tally:
+    """Counts of what an ETL page did; a run adds its pages up (`report.add(page_report)`)."""
+
+    def add(self, other: Self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, int):
+                setattr(self, item.name, value + getattr(other, item.name))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Protocol
@@ -296,7 +296,7 @@ class AccountingSystem(Protocol):
     async def save_counterparty(self, card: CounterpartyCard) -> Counterparty:
         """Create the counterparty (in our clients' folder), or update `card.ref_key`'s."""
 
-    def counterparties(self) -> AsyncIterator[list[CounterpartyRecord]]:
+    def counterparties(self) -> AsyncGenerator[list[CounterpartyRecord], None]:
         """Every counterparty of our clients' folder (deletion-marked ones too, flagged), a page
         at a time, oldest code first."""
 
@@ -318,18 +318,18 @@ class AccountingSystem(Protocol):
 
     def consultations_changed_since(
         self, since: datetime, *, only_our_clients: bool = True
-    ) -> AsyncIterator[list[ConsultationRecord]]:
+    ) -> AsyncGenerator[list[ConsultationRecord], None]:
         """Consultations changed at or after `since`, ordered by change time then key."""
 
     async def consultations_by_keys(
         self, keys: Collection[uuid.UUID]
     ) -> list[ConsultationRecord]: ...
 
-    def redates_since(self, since: datetime) -> AsyncIterator[list[RedateRecord]]: ...
+    def redates_since(self, since: datetime) -> AsyncGenerator[list[RedateRecord], None]: ...
 
-    def ratings_since(self, since: datetime) -> AsyncIterator[list[RatingRecord]]: ...
+    def ratings_since(self, since: datetime) -> AsyncGenerator[list[RatingRecord], None]: ...
 
-    def calls_since(self, since: datetime) -> AsyncIterator[list[CallRecord]]: ...
+    def calls_since(self, since: datetime) -> AsyncGenerator[list[CallRecord], None]: ...
 
     async def queue_closings(self, day: date) -> list[QueueClosingRecord]: ...
 

@@ -33,6 +33,7 @@ from switchboard.consultations.settings import ConsultationSettings
 from switchboard.consultations.sync.service import enqueue
 from switchboard.core.auth import TelegramUser
 from switchboard.core.errors import ApiError, BadRequest
+from switchboard.core.jobs import Tally
 from switchboard.integrations.ports import ContactCard, CounterpartyCard, CounterpartyRecord
 
 log = structlog.get_logger(__name__)
@@ -647,7 +648,7 @@ _SUBSCRIPTION_COLUMNS = ("subs_id", "subs_start", "subs_end", "tariff_id", "tari
 
 
 @dataclass
-class OwnersFromOneCReport:
+class OwnersFromOneCReport(Tally):
     """What a page (or a run) of the clients ETL did."""
 
     rows: int = 0
@@ -661,13 +662,6 @@ class OwnersFromOneCReport:
     deleted_in_onec: int = 0
     #: Owners with a Chatwoot contact whose change from 1C was queued for it.
     chat_updates: int = 0
-
-    def add(self, other: OwnersFromOneCReport) -> None:
-        for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 def onec_phone(value: str | None) -> str | None:

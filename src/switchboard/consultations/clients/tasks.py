@@ -9,13 +9,15 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
 import structlog
 
 from switchboard.consultations.clients import service
-from switchboard.core.jobs import EtlJob, Requirement, etl_task, report_progress
+from switchboard.consultations.requirements import ONEC_ACCOUNTING
+from switchboard.core.jobs import EtlJob, etl_task, report_progress
 
 if TYPE_CHECKING:
     from switchboard.runtime import Runtime
@@ -24,10 +26,6 @@ log = structlog.get_logger(__name__)
 
 blueprint = procrastinate.Blueprint()
 
-ONEC_ACCOUNTING = Requirement(
-    met=lambda runtime: runtime.adapters.accounting is not None,
-    missing="1C is not configured (ODATA_BASEURL_CL)",
-)
 COUNTERPARTIES = "Catalog_Контрагенты"
 
 
@@ -37,19 +35,14 @@ async def pull_clients(runtime: Runtime) -> dict[str, Any]:
     accounting = runtime.adapters.accounting
     assert accounting is not None  # the job's requirement
     report = service.OwnersFromOneCReport()
-    pages = accounting.counterparties()
-    try:
+    # A run that fails half-way leaves no request to 1C open.
+    async with aclosing(accounting.counterparties()) as pages:
         async for page in pages:
             async with runtime.database.transaction() as session:
                 report.add(
                     await service.store_counterparties(session, page, settings=runtime.settings)
                 )
             report_progress(len(page), COUNTERPARTIES)
-    finally:
-        # A run that failed half-way leaves no request to 1C open.
-        close = getattr(pages, "aclose", None)
-        if close is not None:
-            await close()
     result: dict[str, Any] = report.as_dict()
     log.info("clients pulled from 1C", **result)
     return result

@@ -10,7 +10,8 @@ import procrastinate
 import structlog
 
 from switchboard.consultations.dictionaries import schemas, service
-from switchboard.core.jobs import EtlJob, Requirement, etl_task, report_progress
+from switchboard.consultations.requirements import ONEC_CATALOGS
+from switchboard.core.jobs import EtlJob, etl_task, report_progress
 from switchboard.integrations.ports import ReferenceCatalog, ReferenceSource
 
 if TYPE_CHECKING:
@@ -19,11 +20,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 blueprint = procrastinate.Blueprint()
-
-ONEC_CATALOGS = Requirement(
-    met=lambda runtime: runtime.adapters.reference_source is not None,
-    missing="1C is not configured (ODATA_BASEURL_CL)",
-)
 
 
 async def load_catalog(

@@ -28,6 +28,7 @@ from switchboard.consultations.etl.repository import ConsultationChange
 from switchboard.consultations.notifications.service import notify
 from switchboard.consultations.sync.service import enqueue
 from switchboard.core.i18n import translate
+from switchboard.core.jobs import Tally
 from switchboard.integrations.ports import (
     CallRecord,
     ConsultationRecord,
@@ -53,7 +54,7 @@ RATING_RANGE = range(1, 6)
 
 
 @dataclass
-class EtlReport:
+class EtlReport(Tally):
     """What a run (or a page) did. `rows` is what the run handled, for `sys.etl_runs`."""
 
     received: int = 0
@@ -65,10 +66,6 @@ class EtlReport:
     notified: int = 0
     #: Changes queued for Chatwoot (status, attributes, assignee).
     chat_tasks: int = 0
-
-    def add(self, other: EtlReport) -> None:
-        for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.received, **asdict(self)}

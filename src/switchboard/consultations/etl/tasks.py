@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -28,9 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.consultations.etl import service
 from switchboard.consultations.etl.service import EtlReport
+from switchboard.consultations.requirements import ONEC_ACCOUNTING
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.core.db import utcnow
-from switchboard.core.jobs import EtlJob, Requirement, etl_task, report_progress
+from switchboard.core.jobs import EtlJob, etl_task, report_progress
 from switchboard.integrations.onec.settings import OneCSettings
 from switchboard.integrations.ports import AccountingSystem
 
@@ -41,10 +43,6 @@ log = structlog.get_logger(__name__)
 
 blueprint = procrastinate.Blueprint()
 
-ONEC_ACCOUNTING = Requirement(
-    met=lambda runtime: runtime.adapters.accounting is not None,
-    missing="1C is not configured (ODATA_BASEURL_CL)",
-)
 EVERY_QUARTER_HOUR = "*/15 * * * *"
 #: The job that reads our clients' documents (its complete runs place the documents the read
 #: of every subscriber finds).
@@ -96,7 +94,7 @@ async def _pull_pages(
     runtime: Runtime,
     *,
     entity: str,
-    pages: AsyncIterator[list[T]],
+    pages: AsyncGenerator[list[T], None],
     store: StorePage[T],
     moment: Callable[[T], datetime | None],
     ceiling: Callable[[], datetime | None] = utcnow,
@@ -117,7 +115,7 @@ async def _pull_pages(
             await service.advance_cursor(session, entity, cursor)
         report_progress(len(page), entity)
 
-    try:
+    async with aclosing(pages):
         page = await anext(pages, None)
         while page is not None:
             saved, following = await asyncio.gather(
@@ -130,18 +128,9 @@ async def _pull_pages(
             if isinstance(following, BaseException):
                 raise following
             page = following
-    finally:
-        await _close(pages)
     result = report.as_dict() | {"seconds": round(time.perf_counter() - started, 3)}
     log.info("etl pulled", entity=entity, **result)
     return result
-
-
-async def _close(pages: AsyncIterator[Any]) -> None:
-    """End a reader left half-way (an async generator holds an open request until closed)."""
-    close = getattr(pages, "aclose", None)
-    if close is not None:
-        await close()
 
 
 # --- consultations ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from switchboard.consultations.notifications.service import notify
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.consultations.sync.service import enqueue
 from switchboard.core.i18n import translate
+from switchboard.core.jobs import Tally
 from switchboard.integrations.onec.settings import OneCSettings
 from switchboard.integrations.ports import ConsultantProfile, StaffMember
 
@@ -452,17 +453,11 @@ async def available_managers(
 
 
 @dataclass
-class StaffSyncReport:
+class StaffSyncReport(Tally):
     received: int = 0
     inserted: int = 0
     updated: int = 0
     skipped: int = 0
-
-    def add(self, other: StaffSyncReport) -> None:
-        self.received += other.received
-        self.inserted += other.inserted
-        self.updated += other.updated
-        self.skipped += other.skipped
 
 
 def _values(member: StaffMember) -> dict[str, object]:

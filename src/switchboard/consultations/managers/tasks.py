@@ -27,10 +27,11 @@ from switchboard.consultations.managers.service import (
     StaffSyncReport,
     apply_staff_page,
 )
+from switchboard.consultations.requirements import CHATWOOT, ONEC_ACCOUNTING, ONEC_STAFF
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.core.db.base import utcnow
 from switchboard.core.http.errors import PeerBusinessError, PeerRejected
-from switchboard.core.jobs import EtlJob, Requirement, etl_task
+from switchboard.core.jobs import EtlJob, etl_task
 from switchboard.integrations.ports import ChatAgent, ChatDesk, QueueClosingRecord
 
 if TYPE_CHECKING:
@@ -39,19 +40,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 blueprint = procrastinate.Blueprint()
-
-ONEC_STAFF = Requirement(
-    met=lambda runtime: runtime.adapters.staff_source is not None,
-    missing="1C is not configured (ODATA_BASEURL_CL)",
-)
-ONEC_ACCOUNTING = Requirement(
-    met=lambda runtime: runtime.adapters.accounting is not None,
-    missing="1C is not configured (ODATA_BASEURL_CL)",
-)
-CHATWOOT = Requirement(
-    met=lambda runtime: runtime.adapters.chat is not None,
-    missing="Chatwoot is not configured (CHATWOOT_*)",
-)
 
 
 # --- users ---------------------------------------------------------------------------------------

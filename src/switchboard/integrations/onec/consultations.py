@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncGenerator, Callable, Collection
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
@@ -132,7 +132,7 @@ class OneCAccounting:
             return await self._update_counterparty(key, card, fields)
         return r.counterparty(created)
 
-    async def counterparties(self) -> AsyncIterator[list[CounterpartyRecord]]:
+    async def counterparties(self) -> AsyncGenerator[list[CounterpartyRecord], None]:
         async for page in self.client.pages(
             c.ENTITY_CONTRACTORS,
             filter=CLIENTS_OF_FOLDER,
@@ -215,7 +215,7 @@ class OneCAccounting:
 
     async def consultations_changed_since(
         self, since: datetime, *, only_our_clients: bool = True
-    ) -> AsyncIterator[list[ConsultationRecord]]:
+    ) -> AsyncGenerator[list[ConsultationRecord], None]:
         condition = f"ДатаИзменения ge {self.client.datetime_literal(since)}"
         if only_our_clients:
             condition += f" and {OUR_CLIENTS}"
@@ -238,13 +238,13 @@ class OneCAccounting:
             found += [r.consultation_record(record) for record in records]
         return found
 
-    def redates_since(self, since: datetime) -> AsyncIterator[list[RedateRecord]]:
+    def redates_since(self, since: datetime) -> AsyncGenerator[list[RedateRecord], None]:
         return self._register_since(c.REGISTER_REDATES, since, REDATE_ORDER, r.redate_record)
 
-    def ratings_since(self, since: datetime) -> AsyncIterator[list[RatingRecord]]:
+    def ratings_since(self, since: datetime) -> AsyncGenerator[list[RatingRecord], None]:
         return self._register_since(c.REGISTER_RATINGS, since, RATING_ORDER, r.rating_record)
 
-    def calls_since(self, since: datetime) -> AsyncIterator[list[CallRecord]]:
+    def calls_since(self, since: datetime) -> AsyncGenerator[list[CallRecord], None]:
         return self._register_since(c.REGISTER_CALLS, since, CALL_ORDER, r.call_record)
 
     async def _register_since(
@@ -253,7 +253,7 @@ class OneCAccounting:
         since: datetime,
         orderby: str,
         read: Callable[[Record], T | None],
-    ) -> AsyncIterator[list[T]]:
+    ) -> AsyncGenerator[list[T], None]:
         condition = f"Period ge {self.client.datetime_literal(since)}"
         async for page in self.client.pages(register, filter=condition, orderby=orderby):
             items = [item for item in map(read, page) if item is not None]
