@@ -64,6 +64,7 @@ async def test_agents_are_matched_by_key_then_email_else_created(
     report = await run_sync_users_to_chatwoot(runtime)
 
     assert report == {
+        "rows": 4,
         "unmapped": 4,
         "linked": 0,
         "matched": 2,
@@ -88,7 +89,14 @@ async def test_agents_are_matched_by_key_then_email_else_created(
     # A second run has nothing to do and calls Chatwoot not at all.
     requests = len(chatwoot.emulator.journal.matching())
     again = await run_sync_users_to_chatwoot(runtime)
-    assert again == {"unmapped": 0, "linked": 0, "matched": 0, "created": 0, "refused": 0}
+    assert again == {
+        "rows": 0,
+        "unmapped": 0,
+        "linked": 0,
+        "matched": 0,
+        "created": 0,
+        "refused": 0,
+    }
     assert len(chatwoot.emulator.journal.matching()) == requests
     assert await _links(runtime) == links
 

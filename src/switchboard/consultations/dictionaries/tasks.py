@@ -73,7 +73,7 @@ async def load_dictionaries(runtime: Runtime) -> dict[str, Any]:
         rows=sum(c.received for c in loads),
         seconds=report.seconds,
     )
-    return report.model_dump()
+    return report.model_dump() | {"rows": sum(load.received for load in loads)}
 
 
 LOAD_DICTS: EtlJob = etl_task(

@@ -149,7 +149,14 @@ async def sync_chat_agents(runtime: Runtime) -> dict[str, Any]:
     async with runtime.database.transaction() as session:
         unmapped = await service.unmapped_managers(session)
         in_use = await service.agents_in_use(session)
-    report = {"unmapped": len(unmapped), "linked": 0, "matched": 0, "created": 0, "refused": 0}
+    report = {
+        "rows": len(unmapped),
+        "unmapped": len(unmapped),
+        "linked": 0,
+        "matched": 0,
+        "created": 0,
+        "refused": 0,
+    }
     if not unmapped:
         return report
     index = AgentIndex(chat, in_use)
@@ -218,7 +225,12 @@ async def pull_closings(runtime: Runtime) -> dict[str, Any]:
             stored = await service.store_closings(session, day=day, closed=closed_then)
         for name, value in stored.items():
             later[name] += value
-    result: dict[str, Any] = asdict(report) | {"day": today.isoformat(), "later": later}
+    result: dict[str, Any] = asdict(report) | {
+        "day": today.isoformat(),
+        "later": later,
+        # The closed managers of today and the days ahead: what the run handled.
+        "rows": len(closed) + later["closed"],
+    }
     log.info("queue closings pulled", **{k: v for k, v in result.items() if k != "reassignments"})
     return result
 
