@@ -15,7 +15,6 @@ import signal
 import socket
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from typing import Any
 import structlog
 
 from switchboard.config import Settings, load_settings
+from switchboard.consultations.clients.service import strip_counterparty_mask
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.core.db.migrate import upgrade_async
@@ -84,7 +84,7 @@ async def _stop_worker(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-def _demo_customer(sandbox: Sandbox) -> dict[str, Any]:
+def _demo_customer(sandbox: Sandbox, prefix: str) -> dict[str, Any]:
     """A subscriber of the demo's 1C (an owner in our clients' folder) for the booking page to
     book as, the way a logged-in customer's site knows who they are."""
     records = sandbox.data.onec.get(ENTITY_CONTRACTORS, []) if sandbox.data else []
@@ -94,11 +94,11 @@ def _demo_customer(sandbox: Sandbox) -> dict[str, Any]:
         contacts = {row.get("Тип"): row for row in record.get("КонтактнаяИнформация", [])}
         phone = contacts.get("Телефон", {})
         email = contacts.get("АдресЭлектроннойПочты", {})
+        company = strip_counterparty_mask(record.get("Description"), prefix)
         return {
-            "client_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-site:{record['Ref_Key']}")),
             "is_parent": True,
-            "name": record.get("Description"),
-            "company_name": record.get("Description"),
+            "name": company,
+            "company_name": company,
             "org_inn": record.get("ИНН") or None,
             "code_abonent": str(record.get("КодАбонентаClobus") or "") or None,
             "phone_number": phone.get("НомерТелефона") or phone.get("Представление") or None,
@@ -114,7 +114,7 @@ def _site(settings: Settings, sandbox: Sandbox, api_url: str) -> SiteConfig:
         inbox_identifier=CHATWOOT_INBOX,
         max_future_days=ConsultationSettings.of(settings).max_future_consultation_days,
         front_secret=settings.front_secret.get_secret_value() or None,
-        client=_demo_customer(sandbox),
+        client=_demo_customer(sandbox, ConsultationSettings.of(settings).onec_client_name_prefix),
     )
 
 

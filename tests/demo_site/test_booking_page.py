@@ -51,7 +51,7 @@ class Stack:
 def _customer(sandbox: Sandbox) -> dict[str, Any]:
     from switchboard.demo import _demo_customer
 
-    return _demo_customer(sandbox)
+    return _demo_customer(sandbox, "Clobus")
 
 
 async def _everyone_works_around_the_clock(runtime: Runtime) -> None:
