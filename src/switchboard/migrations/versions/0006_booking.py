@@ -86,7 +86,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_status_history_cons_id_changed_at", table_name="status_history", schema="cons")
+    op.drop_index(
+        "ix_status_history_cons_id_changed_at", table_name="status_history", schema="cons"
+    )
     op.drop_table("status_history", schema="cons")
     op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys", schema="sys")
     op.drop_table("idempotency_keys", schema="sys")
