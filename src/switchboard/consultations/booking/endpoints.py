@@ -43,6 +43,7 @@ from switchboard.consultations.booking.service import BookingRules, People
 from switchboard.consultations.clients import service as clients
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.consultations.sync.tasks import TaskOutcome, carry_out
+from switchboard.core.auth import telegram_user_of
 from switchboard.core.db.base import utcnow
 from switchboard.core.errors import error_responses
 from switchboard.core.routing import FrontRoute
@@ -161,6 +162,12 @@ async def _book(
     return service.booked_answer(booking, results, settings=runtime.settings)
 
 
+def _from_telegram(fields: ConsultationFields) -> ConsultationFields:
+    """A booking made in the Telegram Mini App (verified `initData`) comes from Telegram,
+    whatever the body says."""
+    return fields.model_copy(update={"source": "TELEGRAM"})
+
+
 def _refused_by_onec(outcomes: dict[int, TaskOutcome]) -> bool:
     return any(
         outcome.operation == service.CREATE_IN_ONEC
@@ -214,18 +221,21 @@ async def create(
     idempotency_key: IdempotencyKey = None,
 ) -> ConsultationResponse:
     runtime = runtime_of(request)
+    telegram = telegram_user_of(request)
 
     async def lookup(session: AsyncSession) -> People:
         outcome = await clients.find_or_create_client(
             session, body.client, settings=runtime.settings
         )
+        if telegram is not None:
+            await clients.attach_telegram_user(session, outcome.client, telegram)
         return People(outcome.client, outcome.owner)
 
     return await _book(
         runtime,
         operation="consultations.create",
         body=body,
-        fields=body.consultation,
+        fields=_from_telegram(body.consultation) if telegram else body.consultation,
         lookup=lookup,
         idempotency_key=idempotency_key,
         field_prefix="consultation.",
@@ -249,14 +259,19 @@ async def simple(
     body: ConsultationCreate,
     idempotency_key: IdempotencyKey = None,
 ) -> ConsultationResponse:
+    telegram = telegram_user_of(request)
+
     async def lookup(session: AsyncSession) -> People:
-        return await service.known_client(session, body.client_id)
+        people = await service.known_client(session, body.client_id)
+        if telegram is not None:
+            await clients.attach_telegram_user(session, people.client, telegram)
+        return people
 
     return await _book(
         runtime_of(request),
         operation="consultations.simple",
         body=body,
-        fields=body,
+        fields=_from_telegram(body) if telegram else body,
         lookup=lookup,
         idempotency_key=idempotency_key,
         field_prefix="",

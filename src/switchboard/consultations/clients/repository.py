@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, or_, select, text
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +76,18 @@ async def owner_by_inn(session: AsyncSession, org_inn: str) -> Client | None:
         select(Client).where(Client.is_parent, Client.org_inn == org_inn)
     )
     return result.one_or_none()
+
+
+async def set_telegram_user(
+    session: AsyncSession, client_id: uuid.UUID, telegram_user_id: int
+) -> None:
+    await session.execute(
+        update(Client)
+        .where(Client.client_id == client_id)
+        .values(telegram_user_id=telegram_user_id, updated_at=func.now())
+        # The caller's object is updated by hand; expiring it would reload it lazily.
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def by_telegram_user(session: AsyncSession, telegram_user_id: int) -> Client | None:

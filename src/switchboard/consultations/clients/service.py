@@ -25,6 +25,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from switchboard.consultations.clients import repository
 from switchboard.consultations.clients.schemas import ClientCreate, ClientRead
@@ -480,6 +481,22 @@ async def client_for_telegram(
     )
     await _save(session, client)
     return client
+
+
+async def attach_telegram_user(
+    session: AsyncSession, client: Client, telegram_user: TelegramUser
+) -> bool:
+    """Link a verified Telegram user to the client a Mini App booking is for, when neither is
+    linked yet (a Telegram user is one client's; a client keeps the Telegram user it has)."""
+    await repository.lock_identities(session, [f"client:telegram:{telegram_user.id}"])
+    if client.telegram_user_id is not None:
+        return client.telegram_user_id == telegram_user.id
+    if await repository.by_telegram_user(session, telegram_user.id) is not None:
+        return False
+    await repository.set_telegram_user(session, client.client_id, telegram_user.id)
+    # Known in this session without a flush that would expire the row's other attributes.
+    set_committed_value(client, "telegram_user_id", telegram_user.id)
+    return True
 
 
 # --- what Chatwoot and 1C should know -----------------------------------------------------------
