@@ -42,6 +42,7 @@ from switchboard.consultations.booking.schemas import (
 from switchboard.consultations.booking.service import BookingRules, People
 from switchboard.consultations.clients import service as clients
 from switchboard.consultations.settings import ConsultationSettings
+from switchboard.consultations.sync.service import queued_order_keys
 from switchboard.consultations.sync.tasks import TaskOutcome, carry_out
 from switchboard.core.auth import telegram_user_of
 from switchboard.core.db.base import utcnow
@@ -144,13 +145,16 @@ async def _book(
             field_prefix=field_prefix,
         )
         cons_id = booking.consultation.cons_id
+        order_keys = queued_order_keys(session)
         if idempotency_key is not None:
             await service.settle_idempotency_key(
                 session, key=idempotency_key, cons_id=cons_id, client_id=people.client.client_id
             )
     results: dict[str, Mapping[str, Any]] = {}
     if lease is not None:
-        outcomes = await carry_out(runtime, [*sync_tasks, *booking.fast_tasks], timeout=wait)
+        outcomes = await carry_out(
+            runtime, [*sync_tasks, *booking.fast_tasks], timeout=wait, order_keys=order_keys
+        )
         if _refused_by_onec(outcomes):
             await _undo(runtime, cons_id, wait=wait)
             raise service.limit_reached(booking.consultation.start_date or now, rules)

@@ -42,16 +42,6 @@ _CLAIM_DUE = text(
 
 RETRY_LEASE_SECONDS = 60
 
-_CLAIM_OWN = text(
-    """
-    UPDATE sys.outbox
-    SET lease_until = now() + make_interval(secs => :lease), attempts = attempts + 1,
-        updated_at = now()
-    WHERE id = :id AND status = 'pending'
-    RETURNING id
-    """
-)
-
 
 async def insert_task(
     session: AsyncSession,
@@ -89,10 +79,21 @@ async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: float) 
     return [row[0] for row in rows]
 
 
-async def claim_own(session: AsyncSession, task_id: int, *, lease_seconds: float) -> bool:
-    """Take a task this process created (its lease is ours already): False if it is settled."""
-    row = await session.execute(_CLAIM_OWN, {"id": task_id, "lease": lease_seconds})
-    return row.first() is not None
+async def claim_own(
+    session: AsyncSession, task_id: int, *, lease_seconds: float
+) -> OutboxTask | None:
+    """Take a task this process created (its lease is ours already): None if it is settled."""
+    claimed = await session.scalars(
+        update(OutboxTask)
+        .where(OutboxTask.id == task_id, OutboxTask.status == "pending")
+        .values(
+            lease_until=func.now() + timedelta(seconds=lease_seconds),
+            attempts=OutboxTask.attempts + 1,
+            updated_at=func.now(),
+        )
+        .returning(OutboxTask)
+    )
+    return claimed.one_or_none()
 
 
 async def order_keys(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str | None]:

@@ -21,6 +21,7 @@ BACKOFF_SECONDS = (5, 15, 45, 120, 300, 900, 1800, 3600)
 #: How long a running task is reserved for the process running it. Longer than any call with
 #: its retries; a process that dies leaves the task to be taken again after it.
 RUN_LEASE_SECONDS = 120.0
+_ORDER_KEYS = "outbox_order_keys"
 
 
 def target_of(operation: str) -> str:
@@ -51,17 +52,26 @@ async def enqueue(
     already. `lease_seconds` reserves the task for the caller, which carries it out itself right
     after its commit (`tasks.carry_out`); the worker takes it only if that lease runs out."""
     target = target_of(operation)
-    return await repository.insert_task(
+    key = order_key or default_order_key(target, cons_id)
+    task_id = await repository.insert_task(
         session,
         operation=operation,
         target=target,
         payload=payload,
         cons_id=cons_id,
-        order_key=order_key or default_order_key(target, cons_id),
+        order_key=key,
         dedupe_key=dedupe_key,
         delay=timedelta(seconds=delay_seconds),
         lease=timedelta(seconds=lease_seconds) if lease_seconds is not None else None,
     )
+    if task_id is not None:
+        session.info.setdefault(_ORDER_KEYS, {})[task_id] = key
+    return task_id
+
+
+def queued_order_keys(session: AsyncSession) -> dict[int, str | None]:
+    """The order keys of the tasks queued in this session's transaction (for `carry_out`)."""
+    return dict(session.info.get(_ORDER_KEYS, {}))
 
 
 def backoff(attempt: int, *, retry_after: float | None = None) -> timedelta:

@@ -71,11 +71,12 @@ async def _prepare(
 ) -> tuple[Operation, Mapping[str, Any], Any] | TaskOutcome:
     """Claim (when the caller owns the task) and read what the call needs, in one transaction."""
     async with runtime.database.transaction() as session:
-        if own and not await repository.claim_own(
-            session, task_id, lease_seconds=service.RUN_LEASE_SECONDS
-        ):
-            return TaskOutcome(task_id, "?", "gone")
-        task = await repository.task(session, task_id)
+        if own:
+            task = await repository.claim_own(
+                session, task_id, lease_seconds=service.RUN_LEASE_SECONDS
+            )
+        else:
+            task = await repository.task(session, task_id)
         if task is None:
             return TaskOutcome(task_id, "?", "gone")
         operation = _operation(task.operation)
@@ -157,11 +158,16 @@ async def run_task(runtime: Runtime, task_id: int, *, own: bool = False) -> Task
     return TaskOutcome(task_id, operation.name, "done", result=result)
 
 
-async def _order_keys(runtime: Runtime, task_ids: Sequence[int]) -> list[list[int]]:
+async def _order_keys(
+    runtime: Runtime, task_ids: Sequence[int], known: Mapping[int, str | None] | None
+) -> list[list[int]]:
     """The tasks grouped by order key (each group in id order; groups in first-seen order)."""
     groups: dict[str, list[int]] = {}
-    async with runtime.database.transaction() as session:
-        keys = await repository.order_keys(session, task_ids)
+    if known is not None and all(task_id in known for task_id in task_ids):
+        keys = dict(known)
+    else:
+        async with runtime.database.transaction() as session:
+            keys = await repository.order_keys(session, task_ids)
     for task_id in sorted(task_ids):
         groups.setdefault(keys.get(task_id) or f"task:{task_id}", []).append(task_id)
     return list(groups.values())
@@ -187,12 +193,17 @@ async def _release(runtime: Runtime, task_ids: Sequence[int]) -> None:
 
 
 async def carry_out(
-    runtime: Runtime, task_ids: Sequence[int], *, timeout: float
+    runtime: Runtime,
+    task_ids: Sequence[int],
+    *,
+    timeout: float,
+    order_keys: Mapping[int, str | None] | None = None,
 ) -> dict[int, TaskOutcome]:
     """Run the caller's own tasks now, each order key's in order and the keys concurrently, for
-    at most `timeout` seconds; what is not done by then is the worker's (nothing is lost)."""
+    at most `timeout` seconds; what is not done by then is the worker's (nothing is lost).
+    `order_keys` (from `service.queued_order_keys`) saves reading them back."""
     outcomes: dict[int, TaskOutcome] = {}
-    groups = await _order_keys(runtime, task_ids)
+    groups = await _order_keys(runtime, task_ids, order_keys)
     try:
         async with asyncio.timeout(timeout):
             await asyncio.gather(*(_run_in_order(runtime, group, outcomes) for group in groups))
