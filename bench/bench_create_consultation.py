@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import os
 import socket
 import statistics
 import sys
@@ -207,6 +208,16 @@ def report(title: str, phase: Phase) -> None:
     print(f"  statuses {dict(phase.statuses)}")
 
 
+def pin_cpus(*, api: int, others: list[int]) -> None:
+    """The API on CPU 0; the emulators and this load generator on CPU 1, so the API's figures are
+    its own and not the emulators' (as in bench_dicts_api.py). PostgreSQL is not pinned."""
+    if len(os.sched_getaffinity(0)) < 2:
+        return
+    os.sched_setaffinity(api, {0})
+    for pid in [*others, os.getpid()]:
+        os.sched_setaffinity(pid, {1})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=15.0)
@@ -253,6 +264,7 @@ def main() -> int:
             ) as api:
                 base_url = f"http://127.0.0.1:{api_port}"
                 wait_until_up(f"{base_url}/api/health", api)
+                pin_cpus(api=api.pid, others=[sandbox.pid])
                 add_managers(database_url, 10)
                 returning = [owner(n, run) for n in range(options.owners)]
                 asyncio.run(create_owners(base_url, returning))
