@@ -3,7 +3,9 @@
 
 A booking commits in one short transaction (client, checks, manager, row, outbox), then carries
 its Chatwoot conversation and 1C document out at once, side by side, for at most
-BOOKING_WAIT_SECONDS; whatever has not landed by then the worker finishes. If 1C refuses the
+BOOKING_WAIT_SECONDS, and answers as soon as both peers have (their ids are written right
+after, in the response's background task); whatever has not landed by then the worker
+finishes. If 1C refuses the
 document because the subscriber's day is full, the booking is undone (the conversation deleted,
 the row removed) and the answer is 429: nothing is left half-written.
 """
@@ -18,7 +20,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +45,7 @@ from switchboard.consultations.booking.service import BookingRules, People
 from switchboard.consultations.clients import service as clients
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.consultations.sync.service import queued_order_keys
-from switchboard.consultations.sync.tasks import TaskOutcome, carry_out
+from switchboard.consultations.sync.tasks import TaskOutcome, carry_out, start_carrying_out
 from switchboard.core.auth import telegram_user_of
 from switchboard.core.db.base import utcnow
 from switchboard.core.errors import error_responses
@@ -112,6 +114,7 @@ async def _book(
     lookup: Lookup,
     idempotency_key: str | None,
     field_prefix: str,
+    background: BackgroundTasks,
 ) -> ConsultationResponse:
     rules = BookingRules.from_settings(runtime.settings)
     wait = ConsultationSettings.of(runtime.settings).booking_wait_seconds
@@ -152,16 +155,21 @@ async def _book(
             )
     results: dict[str, Mapping[str, Any]] = {}
     if lease is not None:
-        outcomes = await carry_out(
+        carrying = await start_carrying_out(
             runtime, [*sync_tasks, *booking.fast_tasks], timeout=wait, order_keys=order_keys
         )
+        outcomes = await carrying.answered()
         if _refused_by_onec(outcomes):
+            await carrying.settled()
             await _undo(runtime, cons_id, wait=wait)
             raise service.limit_reached(booking.consultation.start_date or now, rules)
+        # The answer goes out now; the ids it carries are written meanwhile (the response's
+        # background task waits for that, so a server shutting down waits too).
+        background.add_task(carrying.settled)
         results = {
             outcome.operation: outcome.result
             for outcome in outcomes.values()
-            if outcome.status == "done" and outcome.result is not None
+            if outcome.status in ("done", "answered") and outcome.result is not None
         }
     return service.booked_answer(booking, results, settings=runtime.settings)
 
@@ -211,17 +219,20 @@ async def _undo(runtime: Runtime, cons_id: str, *, wait: float) -> None:
         "support's working hours moves to the next working time; no 1C document.\n\n"
         "The Chatwoot conversation (with the consultation's attributes, team, agent and labels) "
         "and the 1C document are created side by side right after the commit; the answer waits "
-        "for them at most `BOOKING_WAIT_SECONDS`. When Chatwoot or 1C is down the booking "
-        "still succeeds (their ids are null in the answer) and the platform retries until they "
-        "land. When 1C refuses the document because the subscriber's day is full there, the "
-        "booking is undone and the answer is 429. The client gets an info message in the chat "
-        "(number, date, place in the queue and expected wait) in the consultation's language.\n\n"
+        "for them at most `BOOKING_WAIT_SECONDS` and goes out as soon as both have answered "
+        "(their ids reach the consultation's row a few milliseconds later). When Chatwoot or 1C "
+        "is down the booking still succeeds (their ids are null in the answer) and the platform "
+        "retries until they land. When 1C refuses the document because the subscriber's day is "
+        "full there, the booking is undone and the answer is 429. The client gets an info "
+        "message in the chat (number, date, place in the queue and expected wait) in the "
+        "consultation's language.\n\n"
         "With an `Idempotency-Key` a repeated request answers the same consultation."
     ),
 )
 async def create(
     request: Request,
     body: ConsultationWithClient,
+    background: BackgroundTasks,
     idempotency_key: IdempotencyKey = None,
 ) -> ConsultationResponse:
     runtime = runtime_of(request)
@@ -243,6 +254,7 @@ async def create(
         lookup=lookup,
         idempotency_key=idempotency_key,
         field_prefix="consultation.",
+        background=background,
     )
 
 
@@ -261,6 +273,7 @@ async def create(
 async def simple(
     request: Request,
     body: ConsultationCreate,
+    background: BackgroundTasks,
     idempotency_key: IdempotencyKey = None,
 ) -> ConsultationResponse:
     telegram = telegram_user_of(request)
@@ -279,6 +292,7 @@ async def simple(
         lookup=lookup,
         idempotency_key=idempotency_key,
         field_prefix="",
+        background=background,
     )
 
 

@@ -374,7 +374,7 @@ async def save_document(session: AsyncSession, payload: Payload, result: Mapping
         await _cancel_refused(session, row, zone)
         return
     number = result.get("number")
-    queue = await service.queue_of(session, row.cons_id, datetime.now(zone), service.locale_of(row))
+    queue = await service.booked_queue(session, row, payload, datetime.now(zone))
     text = service.accounting_booked_text(
         row, zone, queue, number=number, show_wait=bool(payload.get("show_wait", True))
     )

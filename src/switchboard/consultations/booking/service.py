@@ -55,7 +55,7 @@ from switchboard.consultations.models import (
 )
 from switchboard.consultations.notifications.service import notify
 from switchboard.consultations.settings import ConsultationSettings
-from switchboard.consultations.sync.service import enqueue
+from switchboard.consultations.sync.service import Change, enqueue, enqueue_many
 from switchboard.core.errors import (
     BadRequest,
     Conflict,
@@ -398,8 +398,8 @@ async def book(
         ),
     )
     await record_status_change(session, cons_id, None, row.status, "booking")
-    fast = await _queue_booking(session, row, owner, rules, lease_seconds)
     queue = await queue_of_pick(session, pick, row, now) if pick is not None else None
+    fast = await _queue_booking(session, row, owner, rules, lease_seconds, queue=queue, now=now)
     return Booking(
         consultation=row,
         pick=pick,
@@ -415,41 +415,42 @@ async def _queue_booking(
     owner: Client,
     rules: BookingRules,
     lease_seconds: float | None,
+    *,
+    queue: QueueInfo | None,
+    now: datetime,
 ) -> list[int]:
     """The outbox tasks of a new consultation. The conversation and the document are reserved
     for the request (it runs them at once); the rest follows them in their order."""
     cons_id = row.cons_id
-    fast = [
-        await enqueue(
-            session,
-            OPEN_CONVERSATION,
-            {"cons_id": cons_id},
-            cons_id=cons_id,
-            lease_seconds=lease_seconds,
-        )
-    ]
     team = rules.teams.get(row.consultation_type or "")
-    await enqueue(session, ASSIGN, {"cons_id": cons_id, "team": team}, cons_id=cons_id)
-    await enqueue(session, SET_LABELS, {"cons_id": cons_id}, cons_id=cons_id)
-    if row.consultation_type == ACCOUNTING:
-        fast.append(
-            await enqueue(
-                session,
+    changes = [
+        Change(OPEN_CONVERSATION, {"cons_id": cons_id}, cons_id, lease_seconds=lease_seconds),
+        Change(ASSIGN, {"cons_id": cons_id, "team": team}, cons_id),
+        Change(SET_LABELS, {"cons_id": cons_id}, cons_id),
+    ]
+    accounting = row.consultation_type == ACCOUNTING
+    if accounting:
+        changes.append(
+            Change(
                 CREATE_IN_ONEC,
                 {
                     "cons_id": cons_id,
                     "name_prefix": rules.name_prefix,
                     "zone": rules.zone.key,
                     "show_wait": rules.show_wait,
+                    # The place just taken, for the info message when 1C answers at once.
+                    "queue": queue.model_dump(mode="json") if queue is not None else None,
+                    "booked_at": now.timestamp(),
                 },
-                cons_id=cons_id,
+                cons_id,
                 # After the owner's counterparty (the clients part saves it under this key),
                 # which the document names as its subscriber.
                 order_key=f"onec:client:{owner.client_id}",
                 lease_seconds=lease_seconds,
             )
         )
-    else:
+    opened, _assigned, _labelled, *documented = await enqueue_many(session, changes)
+    if not accounting:
         await notify(
             session,
             cons_id=cons_id,
@@ -457,7 +458,7 @@ async def _queue_booking(
             text=tech_booked_text(row, rules.zone),
             unique={"cons_id": cons_id},
         )
-    return [task for task in fast if task is not None]
+    return [opened, *documented]
 
 
 @dataclass(frozen=True)
@@ -642,6 +643,25 @@ def tech_booked_text(row: Consultation, zone: ZoneInfo) -> str:
         locale_of(row),
         date=local_text(row.start_date, zone),
     )
+
+
+#: How long the place a booking took stays the one its info message tells (1C's answer came
+#: right away); later (1C was down) the message tells the place at that time.
+BOOKED_QUEUE_FRESH_SECONDS = 30.0
+
+
+async def booked_queue(
+    session: AsyncSession, row: Consultation, payload: Mapping[str, Any], now: datetime
+) -> QueueInfo | None:
+    """The consultation's place for its info message (see BOOKED_QUEUE_FRESH_SECONDS)."""
+    booked_at = payload.get("booked_at")
+    fresh = isinstance(booked_at, int | float) and (
+        now.timestamp() - booked_at < BOOKED_QUEUE_FRESH_SECONDS
+    )
+    if fresh and "queue" in payload and row.status == "pending":
+        taken = payload["queue"]
+        return QueueInfo.model_validate(taken) if taken is not None else None
+    return await queue_of(session, row.cons_id, now, locale_of(row))
 
 
 def accounting_booked_text(

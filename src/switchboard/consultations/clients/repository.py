@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import bindparam, func, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -149,7 +149,10 @@ async def holder_of_ref_key(session: AsyncSession, ref_key: uuid.UUID) -> uuid.U
 
 async def save(session: AsyncSession, client: Client) -> None:
     """Write a new or changed client now (inside a savepoint), so a unique identity taken by a
-    concurrent writer is a `DuplicateIdentity`, not a broken transaction."""
+    concurrent writer is a `DuplicateIdentity`, not a broken transaction. A known client the
+    request did not change costs nothing."""
+    if inspect(client).persistent and not session.is_modified(client):
+        return
     try:
         async with session.begin_nested():
             session.add(client)

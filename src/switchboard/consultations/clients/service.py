@@ -282,6 +282,9 @@ async def _take_role(session: AsyncSession, client: Client, request: _Request) -
     """Make a found client the owner or user the request describes, or refuse (403)."""
     parent = request.parent
     if parent is None:
+        kept = (client.org_inn, client.code_abonent) == (request.inn, request.code)
+        if client.is_parent and kept:
+            return  # an owner keeping its INN and code: the unique indexes keep them its own
         # A user may become an owner (with its own INN and code); the checks follow.
         client.is_parent, client.parent_id = True, None
         await _check_owner_unique(session, client, request)

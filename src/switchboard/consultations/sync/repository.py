@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,6 +75,32 @@ async def insert_task(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+# Rows are numbered in the request's order and inserted in that order, so the identity column
+# numbers them in it too: the ids, sorted, are the rows' in order.
+_INSERT_TASKS = text(
+    """
+    INSERT INTO sys.outbox
+        (operation, target, order_key, cons_id, payload, next_attempt_at, lease_until)
+    SELECT t.operation, t.target, t.order_key, t.cons_id, t.payload, now(),
+           now() + make_interval(secs => t.lease_seconds)
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
+        n int, operation text, target text, order_key text, cons_id text, payload jsonb,
+        lease_seconds float8)
+    ORDER BY t.n
+    RETURNING id
+    """
+)
+
+
+async def insert_tasks(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert tasks due now (no dedupe keys), in one statement; their ids in `rows`' order."""
+    if not rows:
+        return []
+    numbered = [{**row, "n": n} for n, row in enumerate(rows)]
+    result = await session.execute(_INSERT_TASKS, {"rows": orjson.dumps(numbered).decode()})
+    return sorted(row[0] for row in result)
+
+
 async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: float) -> list[int]:
     rows = await session.execute(_CLAIM_DUE, {"limit": limit, "lease": lease_seconds})
     return [row[0] for row in rows]
@@ -107,8 +134,9 @@ async def task(session: AsyncSession, task_id: int) -> OutboxTask | None:
     return await session.get(OutboxTask, task_id)
 
 
-async def mark_done(session: AsyncSession, task_id: int, result: Mapping[str, Any] | None) -> None:
-    await session.execute(
+async def mark_done(session: AsyncSession, task_id: int, result: Mapping[str, Any] | None) -> bool:
+    """False when the task is gone (its consultation was deleted meanwhile)."""
+    marked = await session.scalar(
         update(OutboxTask)
         .where(OutboxTask.id == task_id)
         .values(
@@ -118,7 +146,10 @@ async def mark_done(session: AsyncSession, task_id: int, result: Mapping[str, An
             done_at=func.now(),
             last_error=None,
         )
+        .returning(OutboxTask.id)
+        .execution_options(synchronize_session=False)
     )
+    return marked is not None
 
 
 async def mark_closed(session: AsyncSession, task_id: int, *, status: str, reason: str) -> None:

@@ -1,9 +1,12 @@
 """The outbox runner: carries changes out to Chatwoot and 1C, records failures, retries.
 
 Two ways in, one way of working:
-- `carry_out(runtime, ids)` — the request that queued the tasks runs them right after its commit
-  (the create flow answers with the new conversation and document). Tasks of one order key run
-  in order; different keys run concurrently. Whatever is not done when it returns is left to …
+- `carry_out(runtime, ids)` — the request that queued the tasks runs them right after its commit.
+  Tasks of one order key run in order; different keys run concurrently. Whatever is not done
+  when it returns is left to … `start_carrying_out` is the same, for a request that answers as
+  soon as the peers have (the booking answers with the new conversation and document while
+  their ids are written; a process that dies meanwhile leaves the tasks to the worker, whose
+  second run finds the conversation and the document instead of making new ones);
 - `drain(runtime)` — the worker's job `sync.drain_outbox` (deferred every 10 seconds; each copy
   drains what is due and ends), which claims due tasks with SKIP LOCKED and a lease, so any
   number of workers share the work and a task is never run by two processes at once.
@@ -44,7 +47,8 @@ NOT_READY_DELAY = timedelta(seconds=5)
 #: A peer that is not configured in this deployment is looked at again after this long.
 UNCONFIGURED_DELAY = timedelta(minutes=10)
 
-Status = Literal["done", "pending", "failed", "skipped", "gone"]
+#: "answered": the peer answered and its answer is being written (`on_answer` of `run_task`).
+Status = Literal["done", "answered", "pending", "failed", "skipped", "gone"]
 
 
 @dataclass(frozen=True)
@@ -137,9 +141,15 @@ async def _settle_failure(
     return TaskOutcome(task_id, name, status, error=error)
 
 
-async def run_task(runtime: Runtime, task_id: int, *, own: bool = False) -> TaskOutcome:
+async def run_task(
+    runtime: Runtime,
+    task_id: int,
+    *,
+    own: bool = False,
+    on_answer: Callable[[TaskOutcome], None] | None = None,
+) -> TaskOutcome:
     """Carry out one task whose lease this process holds (claimed by `drain`, or created by the
-    caller with a lease when `own`)."""
+    caller with a lease when `own`). `on_answer` hears the peer's answer before it is written."""
     prepared = await _prepare(runtime, task_id, own=own)
     if isinstance(prepared, TaskOutcome):
         return prepared
@@ -148,11 +158,14 @@ async def run_task(runtime: Runtime, task_id: int, *, own: bool = False) -> Task
         result = await _call(runtime, operation, arguments)
     except IntegrationError as error:
         return await _settle_failure(runtime, task_id, operation.name, error)
+    if on_answer is not None:
+        on_answer(TaskOutcome(task_id, operation.name, "answered", result=result))
     async with runtime.database.transaction() as session:
-        if await repository.task(session, task_id) is None:
+        # Marked first, in the same transaction as the record: a task that is gone (a refused
+        # booking deleted its consultation meanwhile) records nothing.
+        if not await repository.mark_done(session, task_id, result):
             return TaskOutcome(task_id, operation.name, "gone", result=result)
         await operation.record(session, payload, result)
-        await repository.mark_done(session, task_id, result)
     return TaskOutcome(task_id, operation.name, "done", result=result)
 
 
@@ -171,16 +184,6 @@ async def _order_keys(
     return list(groups.values())
 
 
-async def _run_in_order(
-    runtime: Runtime, group: list[int], outcomes: dict[int, TaskOutcome]
-) -> None:
-    for task_id in group:
-        outcome = await run_task(runtime, task_id, own=True)
-        outcomes[task_id] = outcome
-        if outcome.status not in ("done", "skipped"):
-            return  # later changes of this key wait for this one (the worker continues)
-
-
 async def _release(runtime: Runtime, task_ids: Sequence[int]) -> None:
     """Hand tasks not carried out over to the worker now (instead of after their lease)."""
     async with runtime.database.transaction() as session:
@@ -188,6 +191,117 @@ async def _release(runtime: Runtime, task_ids: Sequence[int]) -> None:
             await repository.postpone(
                 session, task_id, delay=timedelta(0), error=None, count_attempt=True
             )
+
+
+class InFlight:
+    """This process's runs of its own tasks that outlive the request starting them (asyncio
+    itself keeps only weak references to tasks)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def create(cls, runtime: Runtime) -> InFlight:
+        return cls()
+
+    def hold(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+class Carrying:
+    """The caller's own tasks being carried out (see `start_carrying_out`)."""
+
+    def __init__(self, runtime: Runtime, task_ids: Sequence[int], groups: list[list[int]]):
+        self._runtime = runtime
+        self._task_ids = list(task_ids)
+        self._groups = groups
+        self._outcomes: dict[int, TaskOutcome] = {}
+        self._unanswered = len(groups)
+        self._all_answered = asyncio.Event()
+        if not groups:
+            self._all_answered.set()
+        self._job: asyncio.Task[None] | None = None
+
+    def start(self, timeout: float) -> None:
+        self._job = asyncio.create_task(self._run(self._groups, timeout))
+        self._runtime.extension(InFlight).hold(self._job)
+
+    async def answered(self) -> dict[int, TaskOutcome]:
+        """The outcomes once every order key's last task has been answered by its peer (or
+        has ended otherwise); answers still being written are "answered"."""
+        await self._all_answered.wait()
+        assert self._job is not None
+        if self._job.done() and not self._job.cancelled() and self._job.exception():
+            await self._job  # its error is the caller's, as in `carry_out`
+        return dict(self._outcomes)
+
+    async def settled(self) -> dict[int, TaskOutcome]:
+        """The outcomes once everything is written (or left to the worker)."""
+        assert self._job is not None
+        await asyncio.shield(self._job)
+        return dict(self._outcomes)
+
+    def _one_answered(self) -> None:
+        self._unanswered -= 1
+        if self._unanswered <= 0:
+            self._all_answered.set()
+
+    async def _run(self, groups: list[list[int]], timeout: float) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(self._run_in_order(group) for group in groups))
+        except TimeoutError:
+            log.info("outbox fast path timed out; the worker continues", tasks=len(self._task_ids))
+        finally:
+            self._all_answered.set()
+        unsettled = [
+            task_id
+            for task_id in self._task_ids
+            if task_id not in self._outcomes or self._outcomes[task_id].status == "answered"
+        ]
+        if unsettled:
+            await _release(self._runtime, unsettled)
+
+    async def _run_in_order(self, group: list[int]) -> None:
+        heard = False
+
+        def hear(outcome: TaskOutcome) -> None:
+            nonlocal heard
+            self._outcomes[outcome.task_id] = outcome
+            if not heard:
+                heard = True
+                self._one_answered()
+
+        try:
+            for position, task_id in enumerate(group):
+                last = position == len(group) - 1
+                outcome = await run_task(
+                    self._runtime, task_id, own=True, on_answer=hear if last else None
+                )
+                self._outcomes[task_id] = outcome
+                if outcome.status not in ("done", "skipped"):
+                    return  # later changes of this key wait for this one (the worker continues)
+        finally:
+            if not heard:
+                heard = True
+                self._one_answered()
+
+
+async def start_carrying_out(
+    runtime: Runtime,
+    task_ids: Sequence[int],
+    *,
+    timeout: float,
+    order_keys: Mapping[int, str | None] | None = None,
+) -> Carrying:
+    """Start running the caller's own tasks (as `carry_out`) and return at once: `answered()`
+    waits for the peers' answers, `settled()` for their records too. The run goes on when the
+    caller is gone; what is not done within `timeout` seconds is the worker's."""
+    groups = await _order_keys(runtime, task_ids, order_keys)
+    carrying = Carrying(runtime, task_ids, groups)
+    carrying.start(timeout)
+    return carrying
 
 
 async def carry_out(
@@ -200,17 +314,8 @@ async def carry_out(
     """Run the caller's own tasks now, each order key's in order and the keys concurrently, for
     at most `timeout` seconds; what is not done by then is the worker's (nothing is lost).
     `order_keys` (from `service.queued_order_keys`) saves reading them back."""
-    outcomes: dict[int, TaskOutcome] = {}
-    groups = await _order_keys(runtime, task_ids, order_keys)
-    try:
-        async with asyncio.timeout(timeout):
-            await asyncio.gather(*(_run_in_order(runtime, group, outcomes) for group in groups))
-    except TimeoutError:
-        log.info("outbox fast path timed out; the worker continues", tasks=len(task_ids))
-    unsettled = [task_id for task_id in task_ids if task_id not in outcomes]
-    if unsettled:
-        await _release(runtime, unsettled)
-    return outcomes
+    carrying = await start_carrying_out(runtime, task_ids, timeout=timeout, order_keys=order_keys)
+    return await carrying.settled()
 
 
 def _never() -> bool:

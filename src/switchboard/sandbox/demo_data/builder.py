@@ -103,7 +103,7 @@ class DemoData:
         counts = {entity: len(rows) for entity, rows in self.onec.items()}
         counts["chatwoot_agents"] = len(self.chatwoot_agents)
         statuses = Counter(consultation_status(doc) for doc in self.onec.get(PHONE_CALLS, []))
-        for status in ("pending", "open", "closed", "cancelled", "other", "deleted"):
+        for status in ("new", "pending", "open", "closed", "cancelled", "deleted"):
             counts[f"consultations_{status}"] = statuses.get(status, 0)
         return counts
 
@@ -116,9 +116,8 @@ def consultation_status(doc: Record) -> str:
         return "cancelled"
     if doc["Конец"] != EMPTY_DATE:
         return "closed"
-    return {KIND_DONE: "open", KIND_QUEUE: "pending", KIND_OTHER: "other"}.get(
-        doc["ВидОбращения"], "new"
-    )
+    # Any other kind (Другое) without an end is a new consultation, as the ETL reads it.
+    return {KIND_DONE: "open", KIND_QUEUE: "pending"}.get(doc["ВидОбращения"], "new")
 
 
 def build_demo_data(
