@@ -447,8 +447,10 @@ def metrics_middleware(
         started = time.perf_counter()
         outcome = "succeeded"
         failure: BaseException | None = None
+        result: Any = None
         try:
-            return await call_next()
+            result = await call_next()
+            return result
         except BaseException as exc:
             outcome, failure = "failed", exc
             raise
@@ -464,7 +466,9 @@ def metrics_middleware(
                 "seconds": round(seconds, 3),
             }
             if failure is None:
-                log.info("job finished", **fields)
+                # A periodic job that found nothing to do (an empty report) is not news.
+                level = "info" if result or result is None else "debug"
+                getattr(log, level)("job finished", **fields)
             else:
                 log.warning(
                     "job finished",

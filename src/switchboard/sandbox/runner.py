@@ -83,6 +83,8 @@ def seed(sandbox: Sandbox, data: DemoData) -> None:
             agent["name"], agent["email"], custom_attributes={"cl_ref_key": agent["cl_ref_key"]}
         )
         sandbox.agents[agent["cl_ref_key"]] = int(user["id"])
+    for team in data.chatwoot_teams:
+        sandbox.chatwoot.add_team(team)
     for definition in ATTRIBUTE_DEFINITIONS:
         sandbox.chatwoot.define_attribute(
             definition.key,

@@ -82,3 +82,22 @@ def test_demo_contacts_are_deterministic_and_unique() -> None:
         assert contact.custom_attributes["code_abonent"].isdigit()
         assert contact.custom_attributes["inn_pinfl"].isdigit()
         assert not contact.name.startswith("Clobus ")
+
+
+async def test_demo_has_the_teams_bookings_are_assigned_to(sandbox: Sandbox) -> None:
+    """The demo's Chatwoot has the teams of the platform's defaults, so a demo booking lands in
+    its team (the sandbox cannot import the product: this test keeps the two names equal)."""
+    from switchboard.consultations.settings import ConsultationSettings
+
+    defaults = ConsultationSettings.model_fields
+    wanted = {
+        defaults["chatwoot_team_accounting"].default.lower(),
+        defaults["chatwoot_team_tech_support"].default.lower(),
+    }
+    async with httpx.AsyncClient(
+        base_url=sandbox.chatwoot_url, headers={"api_access_token": CHATWOOT_TOKEN}
+    ) as http:
+        teams = await http.get(f"/api/v1/accounts/{sandbox.chatwoot.account_id}/teams")
+    assert teams.status_code == 200
+    # Chatwoot keeps team names in lower case; the adapter matches them so.
+    assert {team["name"] for team in teams.json()} == wanted

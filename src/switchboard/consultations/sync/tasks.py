@@ -33,6 +33,7 @@ from switchboard.consultations.operations import OPERATIONS
 from switchboard.consultations.sync import repository, service
 from switchboard.consultations.sync.operations import ATTEMPT, NotReady, Operation, Skip
 from switchboard.core.http.errors import IntegrationError, PeerUnavailable
+from switchboard.core.inflight import InFlight
 from switchboard.core.jobs import runtime_of, singleton
 
 if TYPE_CHECKING:
@@ -193,22 +194,6 @@ async def _release(runtime: Runtime, task_ids: Sequence[int]) -> None:
             )
 
 
-class InFlight:
-    """This process's runs of its own tasks that outlive the request starting them (asyncio
-    itself keeps only weak references to tasks)."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @classmethod
-    def create(cls, runtime: Runtime) -> InFlight:
-        return cls()
-
-    def hold(self, task: asyncio.Task[None]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-
 class Carrying:
     """The caller's own tasks being carried out (see `start_carrying_out`)."""
 
@@ -224,8 +209,7 @@ class Carrying:
         self._job: asyncio.Task[None] | None = None
 
     def start(self, timeout: float) -> None:
-        self._job = asyncio.create_task(self._run(self._groups, timeout))
-        self._runtime.extension(InFlight).hold(self._job)
+        self._job = self._runtime.extension(InFlight).start(self._run(self._groups, timeout))
 
     async def answered(self) -> dict[int, TaskOutcome]:
         """The outcomes once every order key's last task has been answered by its peer (or

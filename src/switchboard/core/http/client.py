@@ -377,7 +377,8 @@ class ServiceClient:
         }
         if error is not None:
             fields["error"] = self.masker.text(error.message)
-        level = "info" if error is None else "warning"
+        # Successful calls are counted and timed in /metrics; the log keeps the failures.
+        level = "debug" if error is None else "warning"
         getattr(log, level)("adapter call", **fields)
         log.debug(
             "adapter exchange",

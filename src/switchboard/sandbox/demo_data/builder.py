@@ -92,12 +92,14 @@ DOCUMENT_EPOCH = datetime(2025, 6, 2, 9, 0)  # noqa: DTZ001
 
 @dataclass(frozen=True)
 class DemoData:
-    """The demo data set: 1C records by entity name and the Chatwoot agents to create."""
+    """The demo data set: 1C records by entity name, the Chatwoot agents and teams to create."""
 
     seed: int
     today: datetime
     onec: dict[str, list[Record]]
     chatwoot_agents: list[dict[str, str]]
+    #: The teams a consultation's type is assigned to (the platform's default team names).
+    chatwoot_teams: tuple[str, ...] = ("Консультация по ведению учета", "Техническая поддержка")
 
     def summary(self) -> dict[str, int]:
         counts = {entity: len(rows) for entity, rows in self.onec.items()}
