@@ -3,7 +3,7 @@
     GET /api/v5/customers?filter[phone]=...&limit=20&page=1
     GET /api/v5/customers/{externalId}            (?by=id to look up by the CRM id)
 
-Filter keys known here: phone (matched on the last ten digits), name (first, last or patronymic
+Filter keys known here: phone (see `store.same_phone`), name (first, last or patronymic
 name, or a phone), email, ids[], externalIds[], managers[]. Customers are added from Python
 (`RetailCrmEmulator.add_customer`); the API offers no create method in the sandbox.
 """

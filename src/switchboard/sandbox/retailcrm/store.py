@@ -33,12 +33,15 @@ def digits(phone: str) -> str:
 
 
 def same_phone(left: str, right: str) -> bool:
-    """Numbers match on their last ten digits (the national number of RU/BY/UZ-style plans), so
-    `+7 916 123-45-67`, `89161234567` and `9161234567` are one phone, as a CRM search finds."""
+    """Numbers match on their last ten digits, or nine when one is that short (an Uzbek national
+    number): `+7 916 123-45-67`, `89161234567` and `9161234567` are one phone, and so are
+    `+998 90 123 45 67` and `901234567`, as a CRM's phone search finds them. Shorter numbers
+    (extensions) match only exactly."""
     a, b = digits(left), digits(right)
-    if not a or not b:
-        return False
-    return a[-10:] == b[-10:]
+    width = min(10, len(a), len(b))
+    if width < 9:
+        return bool(a) and a == b
+    return a[-width:] == b[-width:]
 
 
 @dataclass
