@@ -21,6 +21,8 @@ and the sandbox's own controls: POST /__sandbox__/make-call, POST /__sandbox__/u
 GET /__sandbox__/callbacks (RetailCRM calling the integrator, see callbacks.py), plus faults,
 the request journal and reset under /__sandbox__/ as every emulator has.
 
+`demo.seed_demo(crm)` fills the account with managers and customers for the demo.
+
 One account with one API key. More than `rate_limit_per_second` requests in a second from a key
 are refused with 503 (`telephony_rate_limit_per_second` for `/telephony/*`; 0 turns a limit off).
 """
