@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.core.settings import AccessLog, BusBackend, Environment, LogFormat
 from switchboard.integrations.settings import IntegrationSettings
+from switchboard.telephony.settings import TelephonySettings
 
 __all__ = [
     "AccessLog",
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class Settings(ConsultationSettings, IntegrationSettings):
+class Settings(TelephonySettings, ConsultationSettings, IntegrationSettings):
     """Everything a process of the platform can be told."""
 
 

@@ -20,9 +20,11 @@ from switchboard.core.jobs import EtlJob
 from switchboard.core.module import DomainModule, Hook
 from switchboard.integrations.settings import IntegrationSettings
 from switchboard.runtime import Runtime
+from switchboard.telephony.module import MODULE as TELEPHONY
 
 DOMAINS: list[DomainModule] = [
     CONSULTATIONS,
+    TELEPHONY,
 ]
 
 #: Schemas and tables of the platform itself (migration history, event log, job queue).

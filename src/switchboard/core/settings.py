@@ -114,6 +114,10 @@ class CoreSettings(SettingsSection):
     # --- exposure: operations endpoints, API documentation, request limits -------------------
     #: Bearer token for /api/health/dependencies (besides the front credentials).
     ops_token: SecretStr = inbound_secret("OPS_TOKEN")
+    #: Keys that encrypt secrets at rest (CRM API keys, bot tokens) and sign our own links:
+    #: comma-separated Fernet keys, the first one encrypts, all of them decrypt (rotation).
+    #: Required with ENV=prod; elsewhere a fixed development key is used.
+    secret_keys: SecretStr = Field(SecretStr(""), validation_alias="SECRET_KEYS")
     #: /docs, /redoc and /openapi.json; unset: on, except with ENV=prod.
     api_docs: bool | None = Field(None, validation_alias="API_DOCS")
     max_header_bytes: int = Field(
@@ -279,6 +283,11 @@ class CoreSettings(SettingsSection):
             )
         if not self.metrics_token.get_secret_value():
             raise ValueError("ENV=prod needs METRICS_TOKEN (/metrics would be open without)")
+        if not self.secret_keys.get_secret_value():
+            raise ValueError(
+                "ENV=prod needs SECRET_KEYS (secrets at rest would use the development key); "
+                "make one with `switchboard new-secret-key`"
+            )
         short = [
             alias
             for alias, value in self.inbound_secrets().items()

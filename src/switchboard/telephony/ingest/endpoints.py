@@ -1,0 +1,102 @@
+"""`POST /start`, `/dial`, `/bridge`, `/hangup`: call events from the PBX (seed 003).
+
+The event is committed before the answer (the PBX may forget it once answered), then answered
+at once: CRMs and Telegram are told by the dispatcher, off this path. A repeated delivery of the
+same event is stored once (`stored: false`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Request
+from fastapi.openapi.models import Example
+
+from switchboard.core.errors import Forbidden, Unauthorized, error_responses
+from switchboard.runtime import runtime_of
+from switchboard.telephony.gateway.tasks import Gateway
+from switchboard.telephony.ingest.schemas import EXAMPLE_DIAL, Accepted, AsteriskEvent
+from switchboard.telephony.ingest.service import EventWriter
+
+router = APIRouter(tags=["telephony: ingest"])
+
+_ERRORS = error_responses(400, 401, 403, 422)
+
+
+async def _accept(request: Request, event_type: str, event: AsteriskEvent) -> Accepted:
+    runtime = runtime_of(request)
+    enterprise = await runtime.extension(Gateway).cache.by_token(event.token)
+    if enterprise is None:
+        raise Unauthorized("unknown_token", "Unknown PBX token.")
+    if not enterprise.active:
+        raise Forbidden("enterprise_inactive", "The enterprise of this token is switched off.")
+    body = event.model_dump(mode="json", by_alias=True, exclude={"token"})
+    stored = await runtime.extension(EventWriter).store(
+        enterprise_number=enterprise.number,
+        unique_id=event.unique_id,
+        event_type=event_type,
+        body=body,
+    )
+    return Accepted(status="ok", stored=stored)
+
+
+_EXAMPLES: dict[str, Example] = {
+    "dial": {"summary": "An incoming call rings two extensions", "value": EXAMPLE_DIAL}
+}
+_DESCRIPTION = (
+    "A call event from the enterprise's PBX, authenticated by its `Token` (401 when unknown, "
+    "403 when the enterprise is switched off; the token itself is never stored). The event is "
+    "stored before the answer, with every field the PBX sent except the token, and answered at "
+    "once; CRMs and Telegram are told off this path. The same event delivered again is stored "
+    "once (`stored: false`). 422 names a malformed field."
+)
+
+
+@router.post(
+    "/start",
+    response_model=Accepted,
+    responses=_ERRORS,
+    summary="A call starts (PBX event)",
+    description=_DESCRIPTION,
+)
+async def start(
+    request: Request, event: AsteriskEvent = Body(openapi_examples=_EXAMPLES)
+) -> Accepted:
+    return await _accept(request, "start", event)
+
+
+@router.post(
+    "/dial",
+    response_model=Accepted,
+    responses=_ERRORS,
+    summary="Extensions ring (PBX event)",
+    description=_DESCRIPTION,
+)
+async def dial(
+    request: Request, event: AsteriskEvent = Body(openapi_examples=_EXAMPLES)
+) -> Accepted:
+    return await _accept(request, "dial", event)
+
+
+@router.post(
+    "/bridge",
+    response_model=Accepted,
+    responses=_ERRORS,
+    summary="A call is answered and connected (PBX event)",
+    description=_DESCRIPTION,
+)
+async def bridge(
+    request: Request, event: AsteriskEvent = Body(openapi_examples=_EXAMPLES)
+) -> Accepted:
+    return await _accept(request, "bridge", event)
+
+
+@router.post(
+    "/hangup",
+    response_model=Accepted,
+    responses=_ERRORS,
+    summary="A call ends (PBX event)",
+    description=_DESCRIPTION,
+)
+async def hangup(
+    request: Request, event: AsteriskEvent = Body(openapi_examples=_EXAMPLES)
+) -> Accepted:
+    return await _accept(request, "hangup", event)

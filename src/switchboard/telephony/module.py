@@ -1,0 +1,17 @@
+"""The telephony domain (seed 003), as the platform sees it."""
+
+from __future__ import annotations
+
+from switchboard.core.module import DomainModule
+from switchboard.telephony.gateway import tasks as gateway
+from switchboard.telephony.ingest.endpoints import router as ingest_router
+from switchboard.telephony.settings import TelephonySettings
+
+MODULE = DomainModule(
+    name="telephony",
+    schemas=("telephony",),
+    models=("switchboard.telephony.models",),
+    routers=(ingest_router,),
+    settings=TelephonySettings,
+    api_watchers=(gateway.keep_cache_current, gateway.maintain_cache),
+)

@@ -1,0 +1,52 @@
+"""Helpers of the telephony tests: enterprises written straight into the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from switchboard.runtime import Runtime
+from switchboard.telephony.gateway.cache import token_digest
+from switchboard.telephony.models import CallEvent, Enterprise
+
+TOKEN = "pbx-token-0367"
+
+
+async def add_enterprise(
+    runtime: Runtime,
+    number: str = "0367",
+    *,
+    token: str = TOKEN,
+    name: str = "June",
+    active: bool = True,
+    integrations: dict[str, Any] | None = None,
+) -> None:
+    async with runtime.database.transaction() as session:
+        session.add(
+            Enterprise(
+                number=number,
+                name=name,
+                token_digest=token_digest(token),
+                active=active,
+                integrations_config=integrations or {},
+            )
+        )
+
+
+async def stored_events(runtime: Runtime) -> list[CallEvent]:
+    async with runtime.database.transaction() as session:
+        return list(await session.scalars(select(CallEvent).order_by(CallEvent.id)))
+
+
+def dial(unique_id: str = "1732960000.1", **fields: Any) -> dict[str, Any]:
+    return {
+        "Token": TOKEN,
+        "UniqueId": unique_id,
+        "CallType": 0,
+        "Phone": "375291234567",
+        "CallerIDNum": "375291234567",
+        "Extensions": ["150", "151"],
+        "Trunk": "0001363",
+        **fields,
+    }
