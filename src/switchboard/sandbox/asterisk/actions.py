@@ -254,6 +254,8 @@ def originate_response(
 
 
 async def redirect(emulator: AmiEmulator, session: AmiSession, message: AmiMessage) -> Reply:
+    """Moves a live channel (and `ExtraChannel`) to another dialplan place. The emulator has no
+    dialplan to run there: the channel's Context/Exten/Priority change, the call goes on."""
     name = message.get("Channel").strip()
     if not name:
         return error("Channel not specified")
