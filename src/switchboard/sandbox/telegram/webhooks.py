@@ -157,8 +157,9 @@ class WebhookDispatcher:
         except httpx.TimeoutException:
             return None, "Read timeout expired"
         except httpx.ConnectError as exc:
-            refused = "refused" in str(exc).lower() or "errno 111" in str(exc).lower()
-            return None, "Connection refused" if refused else f"Failed to connect: {exc}"
+            if _caused_by(exc, ConnectionRefusedError):
+                return None, "Connection refused"
+            return None, f"Failed to connect: {exc}"
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return None, f"Webhook connection closed: {type(exc).__name__}"
 
@@ -210,6 +211,15 @@ class WebhookDispatcher:
             if time.monotonic() > deadline:
                 raise TimeoutError("webhook deliveries still pending")
             time.sleep(0.01)
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _wrong_response(response: httpx.Response | None) -> str:
