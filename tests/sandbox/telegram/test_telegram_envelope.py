@@ -118,3 +118,22 @@ def test_sandbox_reset_over_http_forgets_everything(tg: Telegram, api: httpx.Cli
     ok(api.post("/sendMessage", json={"chat_id": PERSON, "text": "soon gone"}))
     assert httpx.post(f"{tg.url}/__sandbox__/reset").json() == {"reset": True}
     assert api.get("/getMe").status_code == 401
+
+
+def test_sandbox_controls_show_messages_and_let_a_person_write(
+    tg: Telegram, api: httpx.Client
+) -> None:
+    ok(api.post("/sendMessage", json={"chat_id": PERSON, "text": "v1"}))
+    ok(api.post("/editMessageText", json={"chat_id": PERSON, "message_id": 1, "text": "v2"}))
+    [listing] = httpx.get(f"{tg.url}/__sandbox__/messages", params={"chat_id": PERSON}).json()
+    assert listing["chat"]["id"] == PERSON
+    [message] = listing["messages"]
+    assert [v["text"] for v in message["versions"]] == ["v1", "v2"]
+    assert message["message"]["edit_date"] >= message["message"]["date"]
+    assert httpx.get(f"{tg.url}/__sandbox__/messages", params={"chat_id": 1}).status_code == 404
+
+    written = {"bot_token": TOKEN, "chat_id": PERSON, "text": "hi from a person"}
+    update = httpx.post(f"{tg.url}/__sandbox__/user_sends", json=written).json()
+    assert ok(api.get("/getUpdates")) == [update]
+    bad = httpx.post(f"{tg.url}/__sandbox__/user_sends", json={"chat_id": PERSON})
+    assert bad.status_code == 400

@@ -213,6 +213,10 @@ class TelegramEmulator:
                 return view
         raise KeyError(f"no message {message_id} in chat {chat_id}")
 
+    def chats(self) -> list[dict[str, Any]]:
+        """Every known chat's Chat object."""
+        return self.store.chat_list()
+
     def inline_message(self, inline_message_id: str) -> MessageView:
         return MessageView.of(self.store.inline_message(inline_message_id))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,6 +165,8 @@ class MessageView:
 
     @classmethod
     def of(cls, message: StoredMessage) -> MessageView:
+        """A snapshot: later edits, and changes to what it holds, leave the other alone."""
+        message = copy.deepcopy(message)
         return cls(
             chat_id=message.chat.id if message.chat is not None else None,
             message_id=message.message_id,

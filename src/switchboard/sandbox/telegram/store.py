@@ -174,6 +174,10 @@ class Store:
                 raise BotApiError.bad_request("chat not found")
             return found
 
+    def chat_list(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [chat.as_json() for chat in self.chats.values()]
+
     def writable_chat(self, bot: Bot, chat_id: str | int) -> Chat:
         chat = self.chat(chat_id)
         with self.lock:
