@@ -50,3 +50,41 @@ def dial(unique_id: str = "1732960000.1", **fields: Any) -> dict[str, Any]:
         "Trunk": "0001363",
         **fields,
     }
+
+
+CLIENT_USERS = {"19": "150", "18": "151", "16": "152"}
+
+
+def retailcrm_config(url: str, api_key: str, **extra: Any) -> dict[str, Any]:
+    """An enabled RetailCRM integration against the emulator (the key encrypted at rest)."""
+    from switchboard.core.crypto import SecretBox
+
+    return {
+        "retailcrm": {
+            "enabled": True,
+            "domain": url,
+            "api_key_encrypted": SecretBox().encrypt(api_key),
+            "user_extensions": dict(CLIENT_USERS),
+            **extra,
+        }
+    }
+
+
+def register_module(emulator: Any, client_id: str = "0367") -> None:
+    """The telephony module as the platform registers it (RetailCRM refuses events without)."""
+    emulator.set_module(
+        "switchboard-telephony",
+        {
+            "name": "Switchboard",
+            "clientId": client_id,
+            "baseUrl": "https://switchboard.test",
+            "integrations": {
+                "telephony": {
+                    "makeCallUrl": "https://switchboard.test/retailcrm/make-call",
+                    "additionalCodes": [
+                        {"userId": int(user), "code": code} for user, code in CLIENT_USERS.items()
+                    ],
+                }
+            },
+        },
+    )

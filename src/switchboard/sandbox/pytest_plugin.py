@@ -1,4 +1,5 @@
-"""The emulators as pytest fixtures: `onec`, `chatwoot` and the OpenID issuer `openid`.
+"""The emulators as pytest fixtures: `onec`, `chatwoot`, the OpenID issuer `openid` and
+`retailcrm`.
 
 Each emulator runs as a real HTTP server for the whole test session (so timeouts, dropped
 connections and retries behave as on a network) and is reset before every test that uses it.
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from switchboard.sandbox.chatwoot import ChatwootEmulator
     from switchboard.sandbox.onec import OneCEmulator
     from switchboard.sandbox.openid import OpenIdIssuer
+    from switchboard.sandbox.retailcrm import RetailCrmEmulator
 
 
 @dataclass
@@ -148,3 +150,40 @@ def openid(openid_server: RunningOpenId) -> RunningOpenId:
     """The sandbox OpenID issuer with one fresh key, no faults, an empty journal."""
     openid_server.reset()
     return openid_server
+
+
+RETAILCRM_API_KEY = "crm-sandbox-api-key"
+
+
+@dataclass
+class RunningRetailCrm:
+    emulator: RetailCrmEmulator
+    server: BackgroundServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def reset(self) -> None:
+        self.emulator.reset()
+        self.emulator.faults.clear()
+        self.emulator.journal.clear()
+        # Off unless a test turns it on (a test of the limit sets its own).
+        self.emulator.limiter.per_second = 0
+        self.emulator.limiter.telephony_per_second = 0
+
+
+@pytest.fixture(scope="session")
+def retailcrm_server() -> Iterator[RunningRetailCrm]:
+    from switchboard.sandbox.retailcrm import RetailCrmEmulator
+
+    emulator = RetailCrmEmulator(api_key=RETAILCRM_API_KEY, callback_timeout=5)
+    with BackgroundServer(emulator.app) as server:
+        yield RunningRetailCrm(emulator, server)
+
+
+@pytest.fixture
+def retailcrm(retailcrm_server: RunningRetailCrm) -> RunningRetailCrm:
+    """The RetailCRM v5 emulator: an empty account, no faults, no rate limit."""
+    retailcrm_server.reset()
+    return retailcrm_server

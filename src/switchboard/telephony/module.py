@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from switchboard.core.module import DomainModule
+from switchboard.telephony.delivery import tasks as delivery
 from switchboard.telephony.gateway import tasks as gateway
 from switchboard.telephony.ingest.endpoints import router as ingest_router
 from switchboard.telephony.settings import TelephonySettings
@@ -13,5 +14,5 @@ MODULE = DomainModule(
     models=("switchboard.telephony.models",),
     routers=(ingest_router,),
     settings=TelephonySettings,
-    api_watchers=(gateway.keep_cache_current, gateway.maintain_cache),
+    api_watchers=(gateway.keep_cache_current, gateway.maintain_cache, delivery.keep_delivering),
 )

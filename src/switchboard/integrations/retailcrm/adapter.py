@@ -1,0 +1,159 @@
+"""RetailCRM as a `CallCrm`: seed 003's pop-ups and call history.
+
+- dial → `call/event` type in|out (one per distinct set of ringing extensions: a transfer's
+  second dial pops up for the new extension);
+- hangup → a synthetic dial first when none was planned for the call (the PBX lost it), then
+  `call/event` type hangup, then `calls/upload` (the call with its duration, result and recording);
+- internal calls (CallType 2) and events without a customer number owe nothing.
+
+Each enterprise has its own account (domain, API key), so its own HTTP client and circuit
+breaker (`retailcrm:<enterprise>`), a concurrency limit and a rate limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from switchboard.core.crypto import SecretBox
+from switchboard.core.http import HttpKit
+from switchboard.core.http.errors import PeerRejected, RateLimited
+from switchboard.integrations.crm import CallFacts, Planned
+from switchboard.integrations.retailcrm import mapping
+from switchboard.integrations.retailcrm.client import RetailCrmClient
+
+NAME = "retailcrm"
+DIAL = "call_event:"
+HANGUP = "call_event:hangup"
+UPLOAD = "calls_upload"
+
+
+def _user_extensions(config: Mapping[str, Any]) -> dict[str, str | None]:
+    raw = config.get("user_extensions") or {}
+    return {str(user): (str(code) if code else None) for user, code in raw.items()}
+
+
+class RetailCrm:
+    name = NAME
+
+    def __init__(
+        self,
+        kit: HttpKit,
+        secrets: SecretBox,
+        *,
+        timeout: float = 3.0,
+        attempts: int = 3,
+        concurrency: int = 4,
+        per_second: int = 10,
+    ) -> None:
+        self.kit = kit
+        self.secrets = secrets
+        self.timeout = timeout
+        self.attempts = attempts
+        self.concurrency = concurrency
+        self._clients: dict[tuple[str, str, str], RetailCrmClient] = {}
+        self._gates: dict[str, asyncio.Semaphore] = {}
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._rate = RateLimitItemPerSecond(per_second)
+
+    # --- planning (pure) -------------------------------------------------------------------
+
+    def plan(self, facts: CallFacts, config: Mapping[str, Any]) -> list[Planned]:
+        raw = facts.raw
+        kind = mapping.direction(raw)
+        if kind is None:
+            return []
+        users = _user_extensions(config)
+        if facts.event_type == "dial":
+            return self._dial(facts, users, kind)
+        if facts.event_type != "hangup":
+            return []
+        planned = []
+        if not any(k.startswith(DIAL) and k != HANGUP for k in facts.planned):
+            planned += self._dial(facts, users, kind, synthetic=True)
+        event = mapping.call_event("hangup", raw, users, unique_id=facts.unique_id)
+        if event is not None:
+            planned.append(Planned(HANGUP, {"event": event}))
+        call = mapping.upload(
+            raw,
+            kind,
+            users,
+            unique_id=facts.unique_id,
+            first_seen=facts.first_seen,
+            record_url=facts.record_url,
+        )
+        if call is not None:
+            planned.append(Planned(UPLOAD, {"calls": [call]}))
+        return planned
+
+    def _dial(
+        self,
+        facts: CallFacts,
+        users: Mapping[str, str | None],
+        kind: str,
+        *,
+        synthetic: bool = False,
+    ) -> list[Planned]:
+        event = mapping.call_event(kind, facts.raw, users, unique_id=facts.unique_id)
+        if event is None:
+            return []
+        codes = ",".join(event.get("codes", [])) or ",".join(map(str, event.get("userIds", [])))
+        payload: dict[str, Any] = {"event": event}
+        if synthetic:
+            payload["synthetic"] = True
+        return [Planned(f"{DIAL}{kind}:{codes}", payload)]
+
+    # --- delivering ------------------------------------------------------------------------
+
+    async def deliver(
+        self, enterprise_number: str, config: Mapping[str, Any], planned: Planned
+    ) -> Mapping[str, Any]:
+        client = self._client(enterprise_number, config)
+        async with self._gate(enterprise_number):
+            if not await self._limiter.hit(self._rate, NAME, enterprise_number):
+                raise RateLimited(
+                    f"{NAME}:{enterprise_number}", "our own rate limit", retry_after=1
+                )
+            if planned.kind == UPLOAD:
+                return await client.calls_upload(
+                    enterprise_number, planned.payload["calls"], max_attempts=self.attempts
+                )
+            return await client.call_event(
+                enterprise_number, planned.payload["event"], max_attempts=self.attempts
+            )
+
+    def _client(self, enterprise_number: str, config: Mapping[str, Any]) -> RetailCrmClient:
+        domain = str(config.get("domain") or "")
+        encrypted = str(config.get("api_key_encrypted") or "")
+        if not domain or not encrypted:
+            raise PeerRejected(
+                f"{NAME}:{enterprise_number}", "the integration has no domain or key"
+            )
+        key = (enterprise_number, domain, encrypted)
+        client = self._clients.get(key)
+        if client is None:
+            client = RetailCrmClient.connect(
+                self.kit,
+                target=f"{NAME}:{enterprise_number}",
+                base_url=domain if "://" in domain else f"https://{domain}",
+                api_key=self.secrets.decrypt(encrypted),
+                timeout=self.timeout,
+            )
+            self._clients[key] = client
+        return client
+
+    def _gate(self, enterprise_number: str) -> asyncio.Semaphore:
+        gate = self._gates.get(enterprise_number)
+        if gate is None:
+            gate = self._gates[enterprise_number] = asyncio.Semaphore(self.concurrency)
+        return gate
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()

@@ -1,0 +1,187 @@
+"""The delivery service: plans what CRMs are owed for each stored event and carries it out, in
+order per call, until it lands. It wakes on the ingest's NOTIFY (so a pop-up follows its event
+within milliseconds) and looks again every second anyway. Any number of these run side by side
+(every API process, a worker, or `switchboard telephony-deliver` alone as "one service per CRM"):
+one plans at a time (an advisory lock), deliveries are claimed with SKIP LOCKED and a lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self
+
+import psycopg
+import structlog
+
+from switchboard.core.crypto import SecretBox
+from switchboard.core.http.errors import IntegrationError
+from switchboard.integrations.crm import CallCrm, Planned
+from switchboard.integrations.retailcrm.adapter import RetailCrm
+from switchboard.telephony.delivery import repository, service
+from switchboard.telephony.gateway.tasks import Gateway
+from switchboard.telephony.ingest.repository import EVENTS_CHANNEL
+
+if TYPE_CHECKING:
+    from switchboard.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+#: A delivery is reserved this long for the process sending it (longer than its retries).
+LEASE_SECONDS = 60.0
+DISPATCH_BATCH = 500
+DELIVERY_BATCH = 32
+POLL_SECONDS = 1.0
+
+
+class Crms:
+    """The CRM adapters of this process, by name (`runtime.extension(Crms)`)."""
+
+    def __init__(self, adapters: Mapping[str, CallCrm]) -> None:
+        self.adapters = dict(adapters)
+
+    @classmethod
+    def create(cls, runtime: Runtime) -> Self:
+        secrets = SecretBox(runtime.settings.secret_keys.get_secret_value())
+        return cls({RetailCrm.name: RetailCrm(runtime.http, secrets)})
+
+
+async def dispatch_pending(runtime: Runtime, *, only: str | None = None) -> int:
+    """Plan the deliveries of stored events not planned yet; how many events were taken."""
+    crms = _crms(runtime, only)
+    cache = runtime.extension(Gateway).cache
+    async with runtime.database.transaction() as session:
+        if not await repository.take_dispatch_lock(session):
+            return 0
+        events = await repository.undispatched(session, DISPATCH_BATCH)
+        if events:
+            await service.dispatch(session, events, enterprise_of=cache.by_number, crms=crms)
+    return len(events)
+
+
+async def deliver_due(runtime: Runtime, *, only: str | None = None) -> dict[str, int]:
+    """Send what is due (each call's deliveries in order); counts per outcome."""
+    crms = _crms(runtime, only)
+    async with runtime.database.transaction() as session:
+        claimed = await repository.claim_due(
+            session, limit=DELIVERY_BATCH, lease_seconds=LEASE_SECONDS
+        )
+    outcomes = await asyncio.gather(*(_deliver(runtime, crms, row) for row in claimed))
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+async def _deliver(runtime: Runtime, crms: Mapping[str, CallCrm], row: Any) -> str:
+    crm = crms.get(row.integration)
+    if crm is None:  # this process does not serve that CRM: the lease lets another one take it
+        return "skipped"
+    entry = await runtime.extension(Gateway).cache.by_number(row.enterprise_number)
+    config = (entry.config.get(row.integration) if entry else None) or {}
+    planned = Planned(row.kind, row.payload)
+    try:
+        if entry is None or not entry.enabled(row.integration):
+            raise _Disabled()
+        answer = await crm.deliver(row.enterprise_number, config, planned)
+    except _Disabled:
+        async with runtime.database.transaction() as session:
+            await repository.settle(session, row.id, status="cancelled", error="integration off")
+        return "cancelled"
+    except IntegrationError as error:
+        return await _failed(runtime, row, error)
+    async with runtime.database.transaction() as session:
+        await repository.settle(session, row.id, status="done", result=dict(answer))
+        await repository.add_log(
+            session,
+            enterprise_number=row.enterprise_number,
+            integration_type=row.integration,
+            event_type=row.kind,
+            call_unique_id=row.unique_id,
+            request_data=dict(row.payload),
+            response_data=dict(answer),
+            status="success",
+        )
+    return "done"
+
+
+async def _failed(runtime: Runtime, row: Any, error: IntegrationError) -> str:
+    retry = error.retriable
+    async with runtime.database.transaction() as session:
+        if retry:
+            wait = service.backoff(row.attempts, retry_after=error.retry_after)
+            await repository.settle(
+                session,
+                row.id,
+                status="pending",
+                error=str(error),
+                retry_in_seconds=wait.total_seconds(),
+            )
+        else:
+            await repository.settle(session, row.id, status="failed", error=str(error))
+        await repository.add_log(
+            session,
+            enterprise_number=row.enterprise_number,
+            integration_type=row.integration,
+            event_type=row.kind,
+            call_unique_id=row.unique_id,
+            request_data=dict(row.payload),
+            status="error",
+            error_message=str(error)[:2000],
+        )
+    log.warning(
+        "crm delivery failed",
+        integration=row.integration,
+        enterprise=row.enterprise_number,
+        kind=row.kind,
+        error=str(error),
+        will_retry=retry,
+    )
+    return "pending" if retry else "failed"
+
+
+class _Disabled(Exception):
+    pass
+
+
+def _crms(runtime: Runtime, only: str | None) -> dict[str, CallCrm]:
+    adapters = runtime.extension(Crms).adapters
+    return {name: crm for name, crm in adapters.items() if only in (None, name)}
+
+
+async def run_once(runtime: Runtime, *, only: str | None = None) -> dict[str, int]:
+    """Plan and send until nothing more is due now (tests and the CLI call this)."""
+    totals: dict[str, int] = {}
+    while True:
+        planned = await dispatch_pending(runtime, only=only)
+        counts = await deliver_due(runtime, only=only)
+        for outcome, count in counts.items():
+            totals[outcome] = totals.get(outcome, 0) + count
+        if not planned and not counts:
+            return totals
+
+
+async def keep_delivering(runtime: Runtime, *, only: str | None = None) -> None:
+    """The service loop: wake on NOTIFY (or every second), plan and send; survive outages."""
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                runtime.database.url, autocommit=True
+            ) as listener:
+                await listener.execute(f"LISTEN {EVENTS_CHANNEL}")
+                while True:
+                    await run_once(runtime, only=only)
+                    await _wake_up(listener)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a supervisor: logged with its traceback, then restarted
+            log.exception("telephony delivery failed; restarting")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _wake_up(listener: psycopg.AsyncConnection[Any]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(POLL_SECONDS):
+            async for _ in listener.notifies():
+                return
