@@ -439,3 +439,13 @@ def test_send_chat_action(api: httpx.Client) -> None:
     assert ok(api.post("/sendChatAction", data={"chat_id": PERSON, "action": "typing"})) is True
     wrong = api.post("/sendChatAction", data={"chat_id": PERSON, "action": "dancing"})
     assert failed(wrong, 400) == "Bad Request: wrong parameter action in request"
+
+
+def test_adding_a_known_chat_again_changes_it_in_place(tg: Telegram, api: httpx.Client) -> None:
+    ok(api.post("/sendMessage", json={"chat_id": GROUP, "text": "before"}))
+    tg.emulator.add_chat(GROUP, "group", title="Operators (night)")
+    after = ok(api.post("/sendMessage", json={"chat_id": GROUP, "text": "after"}))
+    assert after["message_id"] == 2
+    assert [m.json["chat"]["title"] for m in tg.emulator.messages(GROUP)] == [
+        "Operators (night)"
+    ] * 2

@@ -133,7 +133,14 @@ class StoredMessage:
             data["reply_markup"] = self.reply_markup
         return data
 
-    def revise(self, text: str, entities: tuple[dict[str, Any], ...], markup: Any, at: int) -> None:
+    def revise(
+        self,
+        text: str,
+        entities: tuple[dict[str, Any], ...],
+        markup: dict[str, Any] | None,
+        at: int,
+    ) -> None:
+        """The message's content now; every version is kept, the first being as sent."""
         self.text, self.entities, self.reply_markup = text, entities, markup
         self.versions.append(Revision(text, entities, markup, at))
 

@@ -40,7 +40,7 @@ _WEBHOOK_PORTS = (80, 88, 443, 8443)
 #: The first update_id of a bot; Telegram's are large and only ever grow.
 FIRST_UPDATE_ID = 100_000_001
 _FIRST_CALLBACK_QUERY_ID = 4_000_000_000_000_000_000
-#: The `chat_id` for a person's private chat is the person's user id.
+#: Who writes in a group or channel when a test names nobody.
 _DEFAULT_GROUP_MEMBER = {"id": 1_000_001, "is_bot": False, "first_name": "Sandbox User"}
 _KICKED_FROM = {
     "group": "bot was kicked from the group chat",
@@ -136,9 +136,12 @@ class Store:
         with self.lock:
             known = self.chats.get(chat.id)
             if known is not None:
+                # Changed in place: the chat's messages show its new title or name, as there.
                 chat.next_message_id = known.next_message_id
+                vars(known).update(vars(chat))
+                return known
             self.chats[chat.id] = chat
-            self.messages.setdefault(chat.id, {})
+            self.messages[chat.id] = {}
             return chat
 
     def bot(self, token: str) -> Bot | None:
