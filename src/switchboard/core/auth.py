@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import HTTPConnection
 
-from switchboard.core.errors import Unauthorized
+from switchboard.core.errors import Forbidden, Unauthorized
 from switchboard.core.http import HttpKit
 from switchboard.core.openid import OpenIdVerifier, TokenRejected
 from switchboard.core.settings import CoreSettings
@@ -46,6 +46,23 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     """The token of `Authorization: Bearer <token>`, or None."""
     scheme, _, token = (headers.get("authorization") or "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def require_ops_token(request: HTTPConnection) -> None:
+    """FastAPI dependency of the operators' APIs: `Authorization: Bearer <OPS_TOKEN>`. Without
+    OPS_TOKEN they are open only where the front end is open too (a local demo)."""
+    settings: CoreSettings = request.app.state.settings
+    token = settings.ops_token.get_secret_value()
+    if token:
+        if not secret_matches(bearer_token(request.headers), token):
+            raise Unauthorized(
+                "unauthorized",
+                "The admin API needs Authorization: Bearer <OPS_TOKEN>.",
+                headers={"WWW-Authenticate": 'Bearer realm="switchboard-admin"'},
+            )
+        return
+    if settings.front_auth_enabled():
+        raise Forbidden("admin_disabled", "The admin API is off: set OPS_TOKEN to use it.")
 
 
 def front_request_allowed(settings: CoreSettings, headers: Mapping[str, str]) -> bool:

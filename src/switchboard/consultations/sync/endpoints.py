@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from switchboard.consultations.sync import repository, schemas, tasks
-from switchboard.core.auth import bearer_token, secret_matches
-from switchboard.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
+from switchboard.core.auth import require_ops_token
+from switchboard.core.errors import Conflict, NotFound, error_responses
 from switchboard.core.jobs import defer_unless_queued
 from switchboard.core.routing import StrictQueryRoute
 from switchboard.runtime import Session, runtime_of
@@ -25,26 +25,11 @@ RETRY_NOW_TIMEOUT_SECONDS = 15.0
 TASK_STATUSES = ("pending", "done", "failed", "cancelled")
 
 
-async def require_admin(request: Request) -> None:
-    settings = runtime_of(request).settings
-    token = settings.ops_token.get_secret_value()
-    if token:
-        if not secret_matches(bearer_token(request.headers), token):
-            raise Unauthorized(
-                "unauthorized",
-                "The admin API needs Authorization: Bearer <OPS_TOKEN>.",
-                headers={"WWW-Authenticate": 'Bearer realm="switchboard-admin"'},
-            )
-        return
-    if settings.front_auth_enabled():
-        raise Forbidden("admin_disabled", "The admin API is off: set OPS_TOKEN to use it.")
-
-
 router = APIRouter(
     prefix="/api/admin",
     tags=["admin"],
     route_class=StrictQueryRoute,
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(require_ops_token)],
     responses=error_responses(401, 403),
 )
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.telephony.gateway.cache import EnterpriseEntry
-from switchboard.telephony.models import Enterprise
+from switchboard.telephony.models import CallEvent, Delivery, Enterprise
 
 
 def _entry(row: Enterprise) -> EnterpriseEntry:
@@ -32,3 +32,15 @@ async def by_number(session: AsyncSession, number: str) -> EnterpriseEntry | Non
 
 async def everything(session: AsyncSession) -> list[EnterpriseEntry]:
     return [_entry(row) for row in await session.scalars(select(Enterprise))]
+
+
+async def delivery_counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+    return {str(status): int(count) for status, count in rows.all()}
+
+
+async def undispatched_count(session: AsyncSession) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(CallEvent).where(CallEvent.dispatched_at.is_(None))
+    )
+    return int(count or 0)
