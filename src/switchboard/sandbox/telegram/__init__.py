@@ -18,10 +18,14 @@ with HTML / MarkdownV2 / Markdown parsed into entities, inline keyboards, the fl
 reset under /__sandbox__/ as every emulator has.
 
 What people do comes from the Python API: `user_sends` (a text message), `user_presses` (an
-inline button). Chats must be added first, as a bot only reaches chats it knows. Not emulated:
-files and media, inline mode (only `add_inline_message` for editing by inline_message_id), group
-privacy mode (every group message reaches the bot), topics beyond echoing `message_thread_id` in
-forums, the one-setWebhook-per-second limit.
+inline button), `web_app_init_data` (a Mini App's signed initData). Chats must be added first,
+as a bot only reaches chats it knows. Sandbox-only controls: GET /__sandbox__/messages and
+POST /__sandbox__/user_sends (see `app`).
+
+Not emulated: files and media, inline mode (only `add_inline_message` for editing by
+inline_message_id), group privacy mode (every group message reaches the bot), topics beyond
+echoing `message_thread_id` in forums, the one-setWebhook-per-second limit, concurrent webhook
+connections (updates are posted one at a time, in order).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from switchboard.sandbox.telegram.params import Params
 from switchboard.sandbox.telegram.ratelimit import RateLimits
 from switchboard.sandbox.telegram.records import Bot, Chat, MessageView, Revision
 from switchboard.sandbox.telegram.store import Store, WebhookSettings
+from switchboard.sandbox.telegram.webapp import sign_init_data
 from switchboard.sandbox.telegram.webhooks import (
     DeliverySettings,
     WebhookAttempt,
@@ -200,6 +205,18 @@ class TelegramEmulator:
             raise KeyError(f"no message {message_id} in chat {chat_id}") from error
         user = dict(from_user) if from_user is not None else None
         return self.store.press_button(bot, message, callback_data, user)
+
+    def web_app_init_data(
+        self,
+        bot_token: str,
+        user: Mapping[str, Any],
+        *,
+        auth_date: int | None = None,
+        query_id: str | None = None,
+    ) -> str:
+        """Signed `Telegram.WebApp.initData` for `user` opening a Mini App of the bot."""
+        self.store.known_bot(bot_token)
+        return sign_init_data(bot_token, user, auth_date=auth_date, query_id=query_id)
 
     # -- reading ---------------------------------------------------------------------------
 
