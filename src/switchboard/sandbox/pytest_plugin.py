@@ -25,6 +25,7 @@ from switchboard.sandbox.runner import (
 from switchboard.sandbox.server import BackgroundServer
 
 if TYPE_CHECKING:
+    from switchboard.sandbox.asterisk import AmiEmulator, BackgroundAmi
     from switchboard.sandbox.chatwoot import ChatwootEmulator
     from switchboard.sandbox.onec import OneCEmulator
     from switchboard.sandbox.openid import OpenIdIssuer
@@ -187,3 +188,33 @@ def retailcrm(retailcrm_server: RunningRetailCrm) -> RunningRetailCrm:
     """The RetailCRM v5 emulator: an empty account, no faults, no rate limit."""
     retailcrm_server.reset()
     return retailcrm_server
+
+
+@dataclass
+class RunningAmi:
+    emulator: AmiEmulator
+    runner: BackgroundAmi
+
+    @property
+    def host(self) -> str:
+        return self.runner.host
+
+    @property
+    def port(self) -> int:
+        return self.runner.port
+
+
+@pytest.fixture(scope="session")
+def asterisk_ami_server() -> Iterator[RunningAmi]:
+    from switchboard.sandbox.asterisk import AmiEmulator, BackgroundAmi
+
+    emulator = AmiEmulator(originate_delay=0.03, talk_seconds=0.1)
+    with BackgroundAmi(emulator) as runner:
+        yield RunningAmi(emulator, runner)
+
+
+@pytest.fixture
+def asterisk_ami(asterisk_ami_server: RunningAmi) -> RunningAmi:
+    """The Asterisk AMI emulator (TCP; user `switchboard`, secret `ami-sandbox`), reset."""
+    asterisk_ami_server.emulator.reset()
+    return asterisk_ami_server

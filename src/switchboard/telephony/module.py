@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from switchboard.core.module import DomainModule
+from switchboard.telephony.actions.endpoints import router as actions_router
 from switchboard.telephony.delivery import tasks as delivery
 from switchboard.telephony.gateway import tasks as gateway
 from switchboard.telephony.gateway.endpoints import router as gateway_router
@@ -13,7 +14,7 @@ MODULE = DomainModule(
     name="telephony",
     schemas=("telephony",),
     models=("switchboard.telephony.models",),
-    routers=(ingest_router, gateway_router),
+    routers=(ingest_router, gateway_router, actions_router),
     settings=TelephonySettings,
     api_watchers=(gateway.keep_cache_current, gateway.maintain_cache, delivery.keep_delivering),
 )

@@ -127,6 +127,21 @@ class RetailCrm:
                 enterprise_number, planned.payload["event"], max_attempts=self.attempts
             )
 
+    async def responsible_extension(
+        self, enterprise_number: str, config: Mapping[str, Any], phone: str
+    ) -> tuple[str | None, int | None]:
+        """The internal number of the customer's responsible manager in RetailCRM (smart
+        redirect): the manager's code there, else our own mapping of the manager's user."""
+        client = self._client(enterprise_number, config)
+        number = (mapping.e164(phone) or phone).lstrip("+")
+        answer = await client.responsible_manager(number)
+        manager = answer.get("manager") or {}
+        user_id = manager.get("id")
+        code = manager.get("code")
+        if not code and user_id is not None:
+            code = _user_extensions(config).get(str(user_id))
+        return (str(code) if code else None), (int(user_id) if user_id is not None else None)
+
     def _client(self, enterprise_number: str, config: Mapping[str, Any]) -> RetailCrmClient:
         domain = str(config.get("domain") or "")
         encrypted = str(config.get("api_key_encrypted") or "")
