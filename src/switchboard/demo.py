@@ -25,6 +25,7 @@ import structlog
 from switchboard.config import Settings, load_settings
 from switchboard.consultations.clients.service import strip_counterparty_mask
 from switchboard.consultations.settings import ConsultationSettings
+from switchboard.core.crypto import SecretBox
 from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.core.db.migrate import upgrade_async
 from switchboard.demo_site.app import SiteConfig, create_site
@@ -32,8 +33,19 @@ from switchboard.domains import open_runtime
 from switchboard.integrations.onec.constants import CLOBUS_CLIENTS_FOLDER, ENTITY_CONTRACTORS
 from switchboard.main import create_app, on_start
 from switchboard.ops.server import uvicorn_options
-from switchboard.sandbox.runner import CHATWOOT_INBOX, Sandbox, start_sandbox
+from switchboard.runtime import Runtime
+from switchboard.sandbox.asterisk import DEFAULT_SECRET, DEFAULT_USER
+from switchboard.sandbox.asterisk.calls import CallGenerator, CallPlayer
+from switchboard.sandbox.runner import (
+    CHATWOOT_INBOX,
+    DEMO_CUSTOMER_PHONES,
+    RETAILCRM_API_KEY,
+    RETAILCRM_MANAGERS,
+    Sandbox,
+    start_sandbox,
+)
 from switchboard.sandbox.server import LoopServer
+from switchboard.telephony.admin import service as telephony_admin
 
 log = structlog.get_logger(__name__)
 
@@ -148,6 +160,9 @@ def _banner(
         ("Dictionaries: interference", f"{base}/api/dicts/interference"),
         ("Dictionaries: live changes (SSE)", f"{base}/api/dicts/events"),
         *sandbox.describe(),
+        (f"Telephony: the PBX's events (Token {DEMO_PBX_TOKEN})", f"{base}/dial"),
+        ("Telephony: gateway stats (OPS_TOKEN when set)", f"{base}/gateway/stats"),
+        *sandbox.describe_telephony(),
     ]
     width = max(len(name) for name, _ in pages)
     lines = ["", "Switchboard demo is running. Ctrl+C stops everything.", ""]
@@ -159,6 +174,89 @@ def _banner(
         lines.append("  Front-end auth is on: send X-Front-Secret or Authorization: Bearer.")
     lines.append(f"  Data lives in {settings.data_dir.resolve()}")
     return "\n".join(lines) + "\n"
+
+
+#: The demo enterprise of seed 003: June, number 0367, and its PBX's token.
+DEMO_ENTERPRISE = "0367"
+DEMO_PBX_TOKEN = "demo-0367"  # noqa: S105 - the demo PBX's own token
+DEMO_INTERNAL_PHONES = (
+    ("150", "Джулай Джуновый"),
+    ("151", "Анна Соколова"),
+    ("152", "Борис Ковалёв"),
+    ("153", None),
+    ("154", None),
+    ("155", None),
+)
+
+
+async def seed_telephony_demo(runtime: Runtime, sandbox: Sandbox, *, api_url: str) -> None:
+    """Enterprise 0367 with RetailCRM on (managers 19 → 150, 18 → 151, 16 → 152), its AMI
+    access, and the telephony module registered in the RetailCRM emulator as the admin page
+    registers it."""
+    if sandbox.retailcrm is None or sandbox.retailcrm_server is None:
+        return
+    box = SecretBox(runtime.settings.secret_keys.get_secret_value())
+    extensions = {str(user): code for user, _, _, _, code in RETAILCRM_MANAGERS if code}
+    async with runtime.database.transaction() as session:
+        await telephony_admin.save_enterprise(
+            session, runtime.bus, number=DEMO_ENTERPRISE, name="June", token=DEMO_PBX_TOKEN
+        )
+        await telephony_admin.set_internal_phones(
+            session, number=DEMO_ENTERPRISE, phones=DEMO_INTERNAL_PHONES
+        )
+        _, callback_key = await telephony_admin.set_retailcrm(
+            session,
+            runtime.bus,
+            box,
+            number=DEMO_ENTERPRISE,
+            changes={
+                "enabled": True,
+                "domain": sandbox.retailcrm_server.url,
+                "user_extensions": extensions,
+            },
+            api_key=RETAILCRM_API_KEY,
+        )
+        if sandbox.ami_port is not None:
+            await telephony_admin.set_ami(
+                session,
+                runtime.bus,
+                box,
+                number=DEMO_ENTERPRISE,
+                host=sandbox.host,
+                port=sandbox.ami_port,
+                username=DEFAULT_USER,
+                secret=DEFAULT_SECRET,
+            )
+    if callback_key is not None:
+        sandbox.retailcrm.set_module(
+            "switchboard-telephony",
+            {
+                "name": "Switchboard",
+                "clientId": DEMO_ENTERPRISE,
+                "baseUrl": api_url,
+                "integrations": {
+                    "telephony": {
+                        "makeCallUrl": f"{api_url}/retailcrm/make-call/{callback_key}",
+                        "additionalCodes": [
+                            {"userId": int(user), "code": code} for user, code in extensions.items()
+                        ],
+                    }
+                },
+            },
+        )
+
+
+async def play_demo_calls(api_url: str, *, per_minute: float = 4) -> None:
+    """A few realistic calls a minute into the demo PBX's events, so the CRM and the stats
+    show life."""
+    generator = CallGenerator(
+        token=DEMO_PBX_TOKEN,
+        extensions=tuple(phone for phone, _ in DEMO_INTERNAL_PHONES[:3]),
+        known_phones=DEMO_CUSTOMER_PHONES,
+        known_share=0.5,
+    )
+    async with CallPlayer(api_url, DEMO_PBX_TOKEN, generator=generator, speed=0.2) as player:
+        await player.run_forever(per_minute)
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -194,8 +292,8 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             file=sys.stderr,
         )
         return 2
-    onec_port, chatwoot_port, site_port, worker_port = (
-        pick_port(host, port + n) for n in (1, 2, 3, 9)
+    onec_port, chatwoot_port, site_port, retailcrm_port, telegram_port, ami_port, worker_port = (
+        pick_port(host, port + n) for n in (1, 2, 3, 4, 5, 6, 9)
     )
     embedded: EmbeddedPostgres | None = None
     database_url = settings.configured_database_url()
@@ -208,7 +306,14 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
     site: LoopServer | None = None
     try:
         await upgrade_async(database_url)
-        sandbox = await start_sandbox(host=host, onec_port=onec_port, chatwoot_port=chatwoot_port)
+        sandbox = await start_sandbox(
+            host=host,
+            onec_port=onec_port,
+            chatwoot_port=chatwoot_port,
+            retailcrm_port=retailcrm_port,
+            telegram_port=telegram_port,
+            ami_port=ami_port,
+        )
         overrides = _overrides(settings, sandbox, database_url)
         demo_settings = load_settings(**overrides)
         async with open_runtime(demo_settings, database_url=database_url) as runtime:
@@ -226,6 +331,8 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             )
             await site.start()
             await on_start(runtime)
+            await seed_telephony_demo(runtime, sandbox, api_url=f"http://{host}:{port}")
+            calls = asyncio.create_task(play_demo_calls(f"http://{host}:{port}"))
             workers = ChildSupervisor(lambda: _spawn_worker(overrides, worker_port))
             supervising = asyncio.create_task(workers.run(stop))
             print(
@@ -241,6 +348,9 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             )
             # Until Ctrl+C; a worker that dies meanwhile is started again.
             await supervising
+            calls.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await calls
             if workers.process is not None:
                 await _stop_worker(workers.process)
             await site.stop()

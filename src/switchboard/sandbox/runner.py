@@ -15,8 +15,11 @@ from switchboard.sandbox.demo_data.chatwoot import ATTRIBUTE_DEFINITIONS, chatwo
 from switchboard.sandbox.server import LoopServer
 
 if TYPE_CHECKING:
+    from switchboard.sandbox.asterisk import AmiEmulator
     from switchboard.sandbox.chatwoot import ChatwootEmulator
     from switchboard.sandbox.onec import OneCEmulator
+    from switchboard.sandbox.retailcrm import RetailCrmEmulator
+    from switchboard.sandbox.telegram import TelegramEmulator
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +29,14 @@ ONEC_PASSWORD = "odata-sandbox"  # noqa: S105 - the emulator's own demo credenti
 CHATWOOT_TOKEN = "cw-sandbox-admin-token"  # noqa: S105
 CHATWOOT_PLATFORM_TOKEN = "cw-sandbox-platform-token"  # noqa: S105
 CHATWOOT_INBOX = "sandbox-site-inbox"
+RETAILCRM_API_KEY = "crm-sandbox-api-key"
+#: The demo's RetailCRM managers (user id → the internal number they get, seed 003's example).
+RETAILCRM_MANAGERS = (
+    (19, "Джулай", "Джуновый", "july@june.test", "150"),
+    (18, "Анна", "Соколова", "anna@june.test", "151"),
+    (16, "Борис", "Ковалёв", "boris@june.test", "152"),
+    (22, "Вера", "Лисицына", "vera@june.test", None),
+)
 
 
 @dataclass
@@ -34,6 +45,13 @@ class Sandbox:
     chatwoot: ChatwootEmulator
     onec_server: LoopServer
     chatwoot_server: LoopServer
+    retailcrm: RetailCrmEmulator | None = None
+    retailcrm_server: LoopServer | None = None
+    telegram: TelegramEmulator | None = None
+    telegram_server: LoopServer | None = None
+    ami: AmiEmulator | None = None
+    ami_port: int | None = None
+    host: str = "127.0.0.1"
     data: DemoData | None = None
     agents: dict[str, int] = field(default_factory=dict)
 
@@ -71,7 +89,31 @@ class Sandbox:
             ("Fault injection (Chatwoot)", self.chatwoot_url + "/__sandbox__/faults"),
         ]
 
+    def describe_telephony(self) -> list[tuple[str, str]]:
+        """What a client needs to reach the telephony emulators."""
+        from switchboard.sandbox.asterisk import DEFAULT_SECRET, DEFAULT_USER
+        from switchboard.sandbox.telegram import demo as telegram_demo
+
+        lines: list[tuple[str, str]] = []
+        if self.retailcrm is not None and self.retailcrm_server is not None:
+            lines += self.retailcrm.describe(self.retailcrm_server.url)
+        if self.ami_port is not None:
+            lines.append(
+                (
+                    f"Asterisk AMI (user {DEFAULT_USER}, secret {DEFAULT_SECRET})",
+                    f"tcp://{self.host}:{self.ami_port}",
+                )
+            )
+        if self.telegram_server is not None:
+            lines += telegram_demo.describe(self.telegram_server.url)
+        return lines
+
     async def stop(self) -> None:
+        if self.ami is not None:
+            await self.ami.stop()
+        for server in (self.telegram_server, self.retailcrm_server):
+            if server is not None:
+                await server.stop()
         await self.chatwoot_server.stop()
         await self.onec_server.stop()
 
@@ -105,7 +147,14 @@ def seed(sandbox: Sandbox, data: DemoData) -> None:
 
 
 async def start_sandbox(
-    *, host: str = "127.0.0.1", onec_port: int = 0, chatwoot_port: int = 0, demo_data: bool = True
+    *,
+    host: str = "127.0.0.1",
+    onec_port: int = 0,
+    chatwoot_port: int = 0,
+    retailcrm_port: int | None = None,
+    telegram_port: int | None = None,
+    ami_port: int | None = None,
+    demo_data: bool = True,
 ) -> Sandbox:
     from switchboard.sandbox.chatwoot import ChatwootEmulator
     from switchboard.sandbox.onec import OneCEmulator
@@ -120,18 +169,67 @@ async def start_sandbox(
     chatwoot_server = LoopServer(chatwoot.app, host=host, port=chatwoot_port)
     await onec_server.start()
     await chatwoot_server.start()
-    sandbox = Sandbox(onec, chatwoot, onec_server, chatwoot_server)
+    sandbox = Sandbox(onec, chatwoot, onec_server, chatwoot_server, host=host)
+    await _start_telephony(sandbox, retailcrm_port, telegram_port, ami_port)
     if demo_data:
         seed(sandbox, build_demo_data())
+        seed_telephony(sandbox)
     return sandbox
+
+
+async def _start_telephony(
+    sandbox: Sandbox, retailcrm_port: int | None, telegram_port: int | None, ami_port: int | None
+) -> None:
+    """RetailCRM, Telegram and Asterisk AMI, each when given a port (0: any free one)."""
+    from switchboard.sandbox.asterisk import AmiEmulator
+    from switchboard.sandbox.retailcrm import RetailCrmEmulator
+    from switchboard.sandbox.telegram import TelegramEmulator
+
+    host = sandbox.host
+    if retailcrm_port is not None:
+        sandbox.retailcrm = RetailCrmEmulator(api_key=RETAILCRM_API_KEY)
+        sandbox.retailcrm_server = LoopServer(sandbox.retailcrm.app, host=host, port=retailcrm_port)
+        await sandbox.retailcrm_server.start()
+    if telegram_port is not None:
+        sandbox.telegram = TelegramEmulator()
+        sandbox.telegram_server = LoopServer(sandbox.telegram.app, host=host, port=telegram_port)
+        await sandbox.telegram_server.start()
+    if ami_port is not None:
+        sandbox.ami = AmiEmulator(talk_seconds=None)
+        sandbox.ami_port = await sandbox.ami.start(host, ami_port)
+
+
+def seed_telephony(sandbox: Sandbox) -> None:
+    """The demo's RetailCRM account (its managers and customers who have one) and Telegram."""
+    from switchboard.sandbox.telegram import demo as telegram_demo
+
+    crm = sandbox.retailcrm
+    if crm is not None:
+        for user_id, first, last, email, _ in RETAILCRM_MANAGERS:
+            crm.add_user(first, last, email, id=user_id)
+        for index, phone in enumerate(DEMO_CUSTOMER_PHONES):
+            manager = RETAILCRM_MANAGERS[index % 3][0]
+            crm.add_customer(f"Клиент {index + 1}", phones=[f"+{phone}"], manager_id=manager)
+    if sandbox.telegram is not None:
+        telegram_demo.seed_demo(sandbox.telegram)
+
+
+#: Customers of the demo's RetailCRM account; the call generator calls from these numbers too.
+DEMO_CUSTOMER_PHONES = tuple(f"37529{n:07d}" for n in (1234567, 2345678, 3456789, 4567890))
 
 
 async def run_sandbox_forever(*, host: str, port: int, demo_data: bool) -> None:
     sandbox = await start_sandbox(
-        host=host, onec_port=port, chatwoot_port=port + 1, demo_data=demo_data
+        host=host,
+        onec_port=port,
+        chatwoot_port=port + 1,
+        retailcrm_port=port + 2,
+        telegram_port=port + 3,
+        ami_port=port + 4,
+        demo_data=demo_data,
     )
     print("Switchboard sandbox is running (Ctrl+C stops it):")
-    for name, url in sandbox.describe():
+    for name, url in [*sandbox.describe(), *sandbox.describe_telephony()]:
         print(f"  {name:<58} {url}")
     if sandbox.data is not None:
         print("  demo data:", sandbox.data.summary())
