@@ -43,7 +43,13 @@ class CallCrm(Protocol):
         ...
 
     async def deliver(
-        self, enterprise_number: str, config: Mapping[str, Any], planned: Planned
+        self,
+        enterprise_number: str,
+        config: Mapping[str, Any],
+        planned: Planned,
+        earlier: Mapping[str, Mapping[str, Any]],
     ) -> Mapping[str, Any]:
-        """Send one planned request; raise `IntegrationError` when it did not land."""
+        """Send one planned request; raise `IntegrationError` when it did not land. `earlier`:
+        the results of this call's deliveries to this CRM done before, by kind (e.g. the id of
+        a message to edit)."""
         ...

@@ -52,14 +52,13 @@ class Enterprise(Timestamps, Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     #: The PBX's local time zone (its timestamps are naive local times).
     time_zone: Mapped[str] = mapped_column(Text, server_default=text("'Europe/Minsk'"))
-    #: Per integration type (`retailcrm`, …): its settings; secrets as `*_encrypted` values.
+    #: Per integration (`retailcrm`, `telegram` for call notifications, …): its settings, with
+    #: `enabled`; secrets as `*_encrypted` values.
     integrations_config: Mapped[dict[str, Any]] = mapped_column(
         JSONB, server_default=text("'{}'::jsonb")
     )
     #: Asterisk Manager Interface of the PBX (click-to-call); the secret encrypted.
     ami: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    #: Call notifications in Telegram: bot token (encrypted) and chat ids.
-    telegram: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
 
 class CallEvent(Base):

@@ -111,7 +111,11 @@ class RetailCrm:
     # --- delivering ------------------------------------------------------------------------
 
     async def deliver(
-        self, enterprise_number: str, config: Mapping[str, Any], planned: Planned
+        self,
+        enterprise_number: str,
+        config: Mapping[str, Any],
+        planned: Planned,
+        earlier: Mapping[str, Mapping[str, Any]],
     ) -> Mapping[str, Any]:
         client = self._client(enterprise_number, config)
         async with self._gate(enterprise_number):

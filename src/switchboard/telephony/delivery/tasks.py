@@ -84,7 +84,9 @@ async def _deliver(runtime: Runtime, crms: Mapping[str, CallCrm], row: Any) -> s
     try:
         if entry is None or not entry.enabled(row.integration):
             raise _Disabled()
-        answer = await crm.deliver(row.enterprise_number, config, planned)
+        async with runtime.database.transaction() as session:
+            earlier = await repository.earlier_results(session, row.order_key, row.id)
+        answer = await crm.deliver(row.enterprise_number, config, planned, earlier)
     except _Disabled:
         async with runtime.database.transaction() as session:
             await repository.settle(session, row.id, status="cancelled", error="integration off")
