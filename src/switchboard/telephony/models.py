@@ -57,6 +57,9 @@ class Enterprise(Timestamps, Base):
     integrations_config: Mapped[dict[str, Any]] = mapped_column(
         JSONB, server_default=text("'{}'::jsonb")
     )
+    #: The enterprise administrator's password for the admin pages (scrypt; None: no login,
+    #: only the one-click link from RetailCRM).
+    admin_password_hash: Mapped[str | None] = mapped_column(Text)
     #: Asterisk Manager Interface of the PBX (click-to-call); the secret encrypted.
     ami: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from switchboard.core.module import DomainModule
 from switchboard.telephony.actions.endpoints import router as actions_router
+from switchboard.telephony.admin.endpoints import api as admin_api
+from switchboard.telephony.admin.endpoints import pages as admin_pages
 from switchboard.telephony.delivery import tasks as delivery
 from switchboard.telephony.gateway import tasks as gateway
 from switchboard.telephony.gateway.endpoints import router as gateway_router
@@ -14,7 +16,7 @@ MODULE = DomainModule(
     name="telephony",
     schemas=("telephony",),
     models=("switchboard.telephony.models",),
-    routers=(ingest_router, gateway_router, actions_router),
+    routers=(ingest_router, gateway_router, actions_router, admin_api, admin_pages),
     settings=TelephonySettings,
     api_watchers=(gateway.keep_cache_current, gateway.maintain_cache, delivery.keep_delivering),
 )

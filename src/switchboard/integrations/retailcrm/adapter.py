@@ -146,6 +146,10 @@ class RetailCrm:
             code = _user_extensions(config).get(str(user_id))
         return (str(code) if code else None), (int(user_id) if user_id is not None else None)
 
+    def account(self, enterprise_number: str, config: Mapping[str, Any]) -> RetailCrmClient:
+        """The enterprise's RetailCRM account (the admin pages use it directly)."""
+        return self._client(enterprise_number, config)
+
     def _client(self, enterprise_number: str, config: Mapping[str, Any]) -> RetailCrmClient:
         domain = str(config.get("domain") or "")
         encrypted = str(config.get("api_key_encrypted") or "")

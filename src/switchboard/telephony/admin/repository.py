@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.telephony.models import Enterprise, InternalPhone
+from switchboard.telephony.models import Enterprise, IntegrationLog, InternalPhone
 
 
 async def enterprise(
@@ -37,3 +37,17 @@ async def replace_internal_phones(
         InternalPhone(enterprise_number=number, phone_number=phone, user_name=name)
         for phone, name in phones
     )
+
+
+async def recent_logs(session: AsyncSession, number: str, *, limit: int) -> list[IntegrationLog]:
+    rows = await session.scalars(
+        select(IntegrationLog)
+        .where(IntegrationLog.enterprise_number == number)
+        .order_by(IntegrationLog.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+def log(session: AsyncSession, **fields: object) -> None:
+    session.add(IntegrationLog(**fields))

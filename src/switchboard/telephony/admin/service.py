@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.core.crypto import SecretBox
+from switchboard.core.crypto import SecretBox, SecretUnreadable, mask
 from switchboard.core.realtime import EventBus
 from switchboard.telephony.actions.service import callback_key_digest
 from switchboard.telephony.admin import repository
@@ -56,6 +56,7 @@ async def set_retailcrm(
     number: str,
     changes: Mapping[str, Any],
     api_key: str | None = None,
+    replace: Sequence[str] = (),
 ) -> tuple[dict[str, Any], str | None]:
     """Merge `changes` into the enterprise's RetailCRM settings (never replacing the whole
     object: the extension map survives a change of domain or key). A given `api_key` is stored
@@ -66,12 +67,14 @@ async def set_retailcrm(
         raise LookupError(number)
     config = dict(row.integrations_config or {})
     current = dict(config.get(RETAILCRM) or {})
-    current.update({key: value for key, value in changes.items() if value is not None})
+    current.update(
+        {key: value for key, value in changes.items() if value is not None or key in replace}
+    )
     if api_key:
         current["api_key_encrypted"] = box.encrypt(api_key)
     callback_key = None
     if not current.get("callback_key_digest"):
-        callback_key = random_secrets.token_urlsafe(24)
+        callback_key = new_callback_key()
         current["callback_key_digest"] = callback_key_digest(callback_key)
     config[RETAILCRM] = current
     row.integrations_config = config
@@ -108,3 +111,133 @@ async def set_internal_phones(
     session: AsyncSession, *, number: str, phones: Sequence[tuple[str, str | None]]
 ) -> None:
     await repository.replace_internal_phones(session, number, phones)
+
+
+# --- the RetailCRM account: the module, its managers and their extensions ----------------------
+
+MODULE_CODE = "switchboard-telephony"
+
+
+def masked_config(config: Mapping[str, Any], box: SecretBox) -> dict[str, Any]:
+    """The settings as the admin page shows them: the API key masked, digests left out."""
+    encrypted = str(config.get("api_key_encrypted") or "")
+    try:
+        shown = mask(box.decrypt(encrypted)) if encrypted else ""
+    except SecretUnreadable:
+        shown = "(не читается: ключ шифрования сменился)"
+    return {
+        "enabled": bool(config.get("enabled")),
+        "domain": config.get("domain") or "",
+        "api_key": shown,
+        "has_api_key": bool(encrypted),
+        "user_extensions": dict(config.get("user_extensions") or {}),
+        "last_sync": config.get("last_sync"),
+        "registered": bool(config.get("admin_link_jti")),
+    }
+
+
+def module_body(
+    *,
+    enterprise_number: str,
+    name: str,
+    public_url: str,
+    callback_key: str,
+    link_token: str,
+    additional_codes: list[dict[str, Any]],
+    active: bool = True,
+) -> dict[str, Any]:
+    """The integration module as RetailCRM wants it (seed 003): SVG logo, `baseUrl`, the
+    `accountUrl` with the one-click token, telephony with its callbacks and codes."""
+    base = public_url.rstrip("/")
+    return {
+        "code": MODULE_CODE,
+        "integrationCode": MODULE_CODE,
+        "active": active,
+        "name": f"Switchboard ({name})",
+        "logo": f"{base}/retailcrm-admin/static/logo.svg",
+        "clientId": enterprise_number,
+        "baseUrl": base,
+        "accountUrl": (
+            f"{base}/retailcrm-admin/?enterprise_number={enterprise_number}&token={link_token}"
+        ),
+        "allowEdit": False,
+        "integrations": {
+            "telephony": {
+                "makeCallUrl": f"{base}/retailcrm/make-call/{callback_key}",
+                "changeUserStatusUrl": f"{base}/retailcrm/status/{callback_key}",
+                "allowEdit": False,
+                "inputEventSupported": True,
+                "outputEventSupported": True,
+                "hangupEventSupported": True,
+                "additionalCodes": additional_codes,
+                "externalPhones": [],
+            }
+        },
+    }
+
+
+def additional_codes(user_extensions: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"userId": int(user), "code": str(code)}
+        for user, code in sorted(user_extensions.items(), key=lambda item: int(item[0]))
+        if code
+    ]
+
+
+def codes_of_module(module: Mapping[str, Any] | None) -> dict[str, str]:
+    """`additionalCodes` of a module as RetailCRM keeps them (root or telephony): user → code."""
+    if not module:
+        return {}
+    telephony = (module.get("integrations") or {}).get("telephony") or {}
+    listed = telephony.get("additionalCodes") or module.get("additionalCodes") or []
+    return {
+        str(item["userId"]): str(item["code"])
+        for item in listed
+        if isinstance(item, Mapping) and item.get("userId") is not None and item.get("code")
+    }
+
+
+class ExtensionConflict(ValueError):
+    """Two managers given one number, or a number the enterprise does not have."""
+
+
+def checked_extensions(
+    wanted: Mapping[str, str | None], internal_numbers: set[str]
+) -> dict[str, str]:
+    """One number per manager, every number the enterprise's own; None/"" unassigns."""
+    result: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for user, given in wanted.items():
+        if not str(user).isdigit():
+            raise ExtensionConflict(f"unknown manager {user!r}")
+        if not given:
+            continue
+        code = str(given)
+        if code not in internal_numbers:
+            raise ExtensionConflict(f"the enterprise has no internal number {code}")
+        if code in owners:
+            raise ExtensionConflict(f"number {code} is given to managers {owners[code]} and {user}")
+        owners[code] = str(user)
+        result[str(user)] = code
+    return result
+
+
+def new_callback_key() -> str:
+    """The secret part of a makeCallUrl (only its digest is kept)."""
+    return random_secrets.token_urlsafe(24)
+
+
+async def revoke_retailcrm(session: AsyncSession, bus: EventBus, *, number: str) -> None:
+    """The integration off: its one-click link and click-to-call key no longer valid; the
+    connection settings and the extension map are kept for a later registration."""
+    row = await repository.enterprise(session, number, lock=True)
+    if row is None:
+        raise LookupError(number)
+    config = dict(row.integrations_config or {})
+    current = dict(config.get(RETAILCRM) or {})
+    current["enabled"] = False
+    current.pop("admin_link_jti", None)
+    current.pop("callback_key_digest", None)
+    config[RETAILCRM] = current
+    row.integrations_config = config
+    await announce_change(bus, session, number)
