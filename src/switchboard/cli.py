@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -187,13 +188,51 @@ def migrate(
     typer.echo(f"database migrated to {revision}")
 
 
+@app.command("new-secret-key")
+def new_secret_key() -> None:
+    """Print a new key for SECRET_KEYS (put it first to encrypt with it; keep the old ones after
+    it until every stored secret was written again)."""
+    from switchboard.core.crypto import new_key
+
+    typer.echo(new_key())
+
+
+@app.command("telephony-deliver")
+def telephony_deliver(
+    crm: Annotated[
+        str | None,
+        typer.Option(help="Serve only this CRM (e.g. retailcrm): one service per CRM."),
+    ] = None,
+) -> None:
+    """Run the telephony delivery service alone: plans what CRMs are owed for each stored call
+    event and carries it out, in order per call, until it lands. API processes run it too; run
+    this to give a CRM processes of its own (as many as you like, on any hosts)."""
+    from switchboard.domains import open_runtime
+    from switchboard.telephony.delivery.tasks import keep_delivering
+    from switchboard.telephony.gateway.tasks import keep_cache_current, maintain_cache
+
+    settings = _settings()
+
+    async def serve_forever() -> None:
+        async with open_runtime(settings) as runtime:
+            await asyncio.gather(
+                keep_cache_current(runtime),
+                maintain_cache(runtime),
+                keep_delivering(runtime, only=crm),
+            )
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever())
+
+
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option(help="1C OData on this port, Chatwoot on the next.")] = 8001,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     empty: Annotated[bool, typer.Option(help="Start without the demo data set.")] = False,
 ) -> None:
-    """Run the emulators of the external systems alone (1C:ЦЛ OData, Chatwoot)."""
+    """Run the emulators of the external systems alone (1C:ЦЛ OData, Chatwoot, RetailCRM,
+    Telegram Bot API on the next ports, Asterisk AMI after them)."""
     _refuse_in_production("sandbox")
     _require_sandbox_extra("sandbox")
     from switchboard.sandbox.runner import run_sandbox_forever
