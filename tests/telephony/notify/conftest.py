@@ -12,7 +12,7 @@ import pytest
 from switchboard.sandbox.server import BackgroundServer
 from switchboard.sandbox.telegram import TelegramEmulator
 
-BOT_TOKEN = "7000000042:AAtest-switchboard-notify_secret"  # noqa: S105 - the emulator's bot
+BOT_TOKEN = "7000000042:AAtest-switchboard-notify_secret"  # the emulator bot's, no secret
 CALLS_CHAT = -1001000000001
 SECOND_CHAT = -1001000000002
 

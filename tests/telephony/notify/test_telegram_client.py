@@ -103,7 +103,9 @@ async def test_a_wrong_or_malformed_token_is_refused_without_showing_it(
     telegram: RunningTelegram,
 ) -> None:
     wrong = "7000000042:AAwrong-token-of-someone"
-    client = TelegramBotClient.connect(_kit(), target="telegram:t", token=wrong, api_url=telegram.url)
+    client = TelegramBotClient.connect(
+        _kit(), target="telegram:t", token=wrong, api_url=telegram.url
+    )
     try:
         with pytest.raises(PeerUnauthorized) as refused:
             await client.get_me()
@@ -115,5 +117,7 @@ async def test_a_wrong_or_malformed_token_is_refused_without_showing_it(
 
     malformed = "7000000042:AA/../../other"
     with pytest.raises(PeerUnauthorized) as bad:
-        TelegramBotClient.connect(_kit(), target="telegram:t", token=malformed, api_url=telegram.url)
+        TelegramBotClient.connect(
+            _kit(), target="telegram:t", token=malformed, api_url=telegram.url
+        )
     assert malformed not in str(bad.value)

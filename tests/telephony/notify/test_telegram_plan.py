@@ -128,7 +128,7 @@ def test_ended_states_say_the_outcome() -> None:
     assert f"Ожидание: {missed.duration // 60}:{missed.duration % 60:02d}" in text
     assert "Разговор" not in text
 
-    busy, text = _ended("incoming_busy")
+    _busy, text = _ended("incoming_busy")
     assert "⛔ Занято" in text
 
     outgoing, text = _ended("outgoing_unanswered")

@@ -237,11 +237,20 @@ def _started(call: CallView, raw: Raw, record_url: str | None) -> list[str]:
 
 
 def _ringing(call: CallView, raw: Raw, record_url: str | None) -> list[str]:
+    return [f"🔔 Вызов на {_numbers(call.extensions) or '?'}"]
+
+
+def _transferred(call: CallView, raw: Raw, record_url: str | None) -> list[str]:
+    """A dial after the call was answered: the one who answered passes the caller on."""
+    return [f"🔀 Перевод на {_numbers(call.extensions) or '?'}"]
+
+
+def _dialling(call: CallView, raw: Raw, record_url: str | None) -> list[str]:
     if call.direction == "out":
         return [f"🔔 Вызов с {_or_unknown(call.caller)}, ждём ответа клиента"]
     if call.direction == "internal":
         return [f"🔔 Вызов на {_or_unknown(call.connected)}"]
-    return [f"🔔 Вызов на {_numbers(call.extensions) or '?'}"]
+    return _ringing(call, raw, record_url)
 
 
 def _talking(call: CallView, raw: Raw, record_url: str | None) -> list[str]:
@@ -307,21 +316,30 @@ def _not_answered(call: CallView) -> str:
     return "❌ Пропущен"
 
 
-State = Callable[[CallView, Raw, "str | None"], list[str]]
+State = Callable[[CallView, Raw, str | None], list[str]]
 
 _STATES: Mapping[str, State] = {
     "start": _started,
-    "dial": _ringing,
+    "dial": _dialling,
     "bridge": _talking,
     "hangup": _ended,
 }
 
 
-def call_text(event_type: str, raw: Raw, *, record_url: str | None = None) -> str | None:
+def call_text(
+    event_type: str,
+    raw: Raw,
+    *,
+    record_url: str | None = None,
+    answered_before: bool = False,
+) -> str | None:
     """The message for the state the event `event_type` leaves its call in (Telegram HTML);
-    None for an event that shows nothing."""
+    None for an event that shows nothing. `answered_before`: the call was answered before
+    this event (a dial then is a transfer)."""
     state = _STATES.get(event_type)
     if state is None:
         return None
     call = CallView.of(raw)
+    if event_type == "dial" and answered_before and call.direction == "in":
+        state = _transferred
     return "\n".join([TITLES[call.direction], *_parties(call), *state(call, raw, record_url)])
