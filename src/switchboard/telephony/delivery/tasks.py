@@ -8,7 +8,6 @@ one plans at a time (an advisory lock), deliveries are claimed with SKIP LOCKED 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
@@ -17,6 +16,7 @@ import structlog
 
 from switchboard.core.crypto import SecretBox
 from switchboard.core.http.errors import IntegrationError
+from switchboard.core.inflight import InFlight
 from switchboard.integrations.crm import CallCrm, Planned
 from switchboard.integrations.retailcrm.adapter import RetailCrm
 from switchboard.telephony.delivery import repository, service
@@ -165,16 +165,25 @@ async def run_once(runtime: Runtime, *, only: str | None = None) -> dict[str, in
 
 
 async def keep_delivering(runtime: Runtime, *, only: str | None = None) -> None:
-    """The service loop: wake on NOTIFY (or every second), plan and send; survive outages."""
+    """The service loop, pipelined: plans new events and starts due deliveries while earlier
+    ones are still on the wire (up to IN_FLIGHT at once), so a pop-up never waits for a slow
+    batch. Wakes on NOTIFY, on a finished delivery, or every second; survives outages."""
     while True:
+        sending: set[asyncio.Task[str]] = set()
         try:
             async with await psycopg.AsyncConnection.connect(
                 runtime.database.url, autocommit=True
             ) as listener:
                 await listener.execute(f"LISTEN {EVENTS_CHANNEL}")
-                while True:
-                    await run_once(runtime, only=only)
-                    await _wake_up(listener)
+                notified = asyncio.Event()
+                reader = runtime.extension(InFlight).start(_hear(listener, notified))
+                try:
+                    while True:
+                        await dispatch_pending(runtime, only=only)
+                        await _start_due(runtime, only, sending)
+                        await _until_something_happens(notified, sending)
+                finally:
+                    reader.cancel()
         except asyncio.CancelledError:
             raise
         except Exception:  # a supervisor: logged with its traceback, then restarted
@@ -182,8 +191,39 @@ async def keep_delivering(runtime: Runtime, *, only: str | None = None) -> None:
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def _wake_up(listener: psycopg.AsyncConnection[Any]) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(POLL_SECONDS):
-            async for _ in listener.notifies():
-                return
+#: Deliveries one delivery service keeps on the wire at once.
+IN_FLIGHT = 64
+
+
+async def _start_due(runtime: Runtime, only: str | None, sending: set[asyncio.Task[str]]) -> None:
+    free = IN_FLIGHT - len(sending)
+    if free <= 0:
+        return
+    crms = _crms(runtime, only)
+    async with runtime.database.transaction() as session:
+        claimed = await repository.claim_due(session, limit=free, lease_seconds=LEASE_SECONDS)
+    holder = runtime.extension(InFlight)
+    for row in claimed:
+        task = holder.start(_deliver(runtime, crms, row))
+        sending.add(task)
+        task.add_done_callback(sending.discard)
+
+
+async def _hear(listener: psycopg.AsyncConnection[Any], notified: asyncio.Event) -> None:
+    """Read the listener's NOTIFYs as they come (psycopg reads them only while asked to)."""
+    async for _ in listener.notifies():
+        notified.set()
+
+
+async def _until_something_happens(
+    notified: asyncio.Event, sending: set[asyncio.Task[str]]
+) -> None:
+    """A NOTIFY (new events), a delivery done (its call's next one may be due), or a second."""
+    waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(notified.wait()), *sending}
+    try:
+        await asyncio.wait(waits, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            if wait not in sending:
+                wait.cancel()
+    notified.clear()
