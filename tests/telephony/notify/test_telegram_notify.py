@@ -272,10 +272,11 @@ async def test_telegram_down_for_a_while_every_call_is_shown_when_it_returns(
         for scenario in calls:
             await platform.play(scenario, recording=RECORDING)
         deadline = asyncio.get_running_loop().time() + 10
-        while True:  # until every call's send has been tried (and waits for its backoff)
+        while True:  # until every event is planned and every call's send failed (and waits)
             await run_once(platform.runtime)
             deliveries = await platform.deliveries()
-            if {d.unique_id for d in deliveries if d.attempts} == {c.unique_id for c in calls}:
+            failed = {d.unique_id for d in deliveries if d.last_error and d.lease_until is None}
+            if failed == {c.unique_id for c in calls} and len(deliveries) == 4 * len(calls):
                 break
             assert asyncio.get_running_loop().time() < deadline
             await asyncio.sleep(0.05)
@@ -284,8 +285,7 @@ async def test_telegram_down_for_a_while_every_call_is_shown_when_it_returns(
             send, *edits = [d for d in deliveries if d.unique_id == scenario.unique_id]
             assert send.kind.endswith(":send")
             assert send.status == "pending"
-            assert send.last_error is not None
-            assert "502" in send.last_error
+            assert send.last_error  # Telegram's 502 (or the breaker it opened, on a slow run)
             assert edits
             assert all(d.attempts == 0 for d in edits)
 
@@ -316,7 +316,7 @@ async def test_telegram_down_for_a_while_every_call_is_shown_when_it_returns(
     assert BOT_TOKEN not in output  # ... and the token masked
     secret = BOT_TOKEN.split(":", 1)[1]
     logs = await platform.logs()
-    assert any(log.status == "error" for log in logs)
+    assert any("Bad Gateway" in (log.error_message or "") for log in logs)
     stored = str([(d.payload, d.result, d.last_error) for d in await platform.deliveries()])
     stored += str([(log.request_data, log.response_data, log.error_message) for log in logs])
     assert secret not in stored
