@@ -22,9 +22,11 @@ from switchboard.integrations.settings import IntegrationSettings
 from switchboard.runtime import Runtime
 from switchboard.telephony.module import MODULE as TELEPHONY
 
+# Telephony first: its ingest paths are the busiest (a PBX's every event), and routes are
+# matched in this order.
 DOMAINS: list[DomainModule] = [
-    CONSULTATIONS,
     TELEPHONY,
+    CONSULTATIONS,
 ]
 
 #: Schemas and tables of the platform itself (migration history, event log, job queue).

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, HttpUrl
+from pydantic import Field
 
 from switchboard.core.settings import SettingsSection
 
 
 class TelephonySettings(SettingsSection):
-    #: Where the platform is reached from outside (RetailCRM's makeCallUrl and accountUrl, the
-    #: recordings' links); without it, the address of the request that registers a module.
-    telephony_public_url: HttpUrl | None = Field(None, validation_alias="TELEPHONY_PUBLIC_URL")
-
     # --- ingest: group commit of the PBX's events -------------------------------------------
     #: Events arriving together are written in one statement: at most this many …
     ingest_batch_max: int = Field(256, ge=1, le=5000, validation_alias="INGEST_BATCH_MAX")

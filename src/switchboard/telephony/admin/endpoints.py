@@ -40,7 +40,6 @@ from switchboard.telephony.admin.schemas import (
     Outcome,
 )
 from switchboard.telephony.delivery.tasks import Crms
-from switchboard.telephony.settings import TelephonySettings
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -125,7 +124,8 @@ def _crm(runtime: Runtime) -> RetailCrm:
 
 
 def _public_url(request: Request) -> str:
-    configured = TelephonySettings.of(runtime_of(request).settings).telephony_public_url
+    # PUBLIC_URL: how RetailCRM and its users reach us (baseUrl, accountUrl, makeCallUrl).
+    configured = runtime_of(request).settings.public_url
     return str(configured).rstrip("/") if configured else str(request.base_url).rstrip("/")
 
 
