@@ -31,6 +31,7 @@ from switchboard.core.db.migrate import upgrade_async
 from switchboard.demo_site.app import SiteConfig, create_site
 from switchboard.domains import open_runtime
 from switchboard.integrations.onec.constants import CLOBUS_CLIENTS_FOLDER, ENTITY_CONTRACTORS
+from switchboard.integrations.telegram.adapter import make_config as telegram_config
 from switchboard.main import create_app, on_start
 from switchboard.ops.server import uvicorn_options
 from switchboard.runtime import Runtime
@@ -45,6 +46,7 @@ from switchboard.sandbox.runner import (
     start_sandbox,
 )
 from switchboard.sandbox.server import LoopServer
+from switchboard.sandbox.telegram.demo import DEMO_BOT_TOKEN, DEMO_CALLS_CHAT_ID
 from switchboard.telephony.admin import service as telephony_admin
 
 log = structlog.get_logger(__name__)
@@ -216,6 +218,19 @@ async def seed_telephony_demo(runtime: Runtime, sandbox: Sandbox, *, api_url: st
             },
             api_key=RETAILCRM_API_KEY,
         )
+        if sandbox.telegram_server is not None:
+            await telephony_admin.set_integration(
+                session,
+                runtime.bus,
+                number=DEMO_ENTERPRISE,
+                name="telegram",
+                config=telegram_config(
+                    box,
+                    bot_token=DEMO_BOT_TOKEN,
+                    chat_ids=[DEMO_CALLS_CHAT_ID],
+                    api_url=sandbox.telegram_server.url,
+                ),
+            )
         if sandbox.ami_port is not None:
             await telephony_admin.set_ami(
                 session,

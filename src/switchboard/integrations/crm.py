@@ -32,6 +32,9 @@ class Planned:
 
     kind: str
     payload: Mapping[str, Any]
+    #: Deliveries of one call to one CRM go out in order; a lane (e.g. a Telegram chat) keeps
+    #: an order of its own, so one refusing chat does not hold back the others.
+    lane: str = ""
 
 
 class CallCrm(Protocol):

@@ -147,10 +147,10 @@ class TelegramNotifier:
     def _plan_chat(facts: CallFacts, chat: ChatId, text: str) -> Planned:
         payload = {"chat_id": chat, "text": text}
         if send_kind(chat) not in facts.planned:
-            return Planned(send_kind(chat), payload)
+            return Planned(send_kind(chat), payload, lane=str(chat))
         prefix = edit_prefix(chat, facts.event_type)
         done = sum(1 for kind in facts.planned if kind.startswith(prefix))
-        return Planned(f"{prefix}{done + 1}", payload)
+        return Planned(f"{prefix}{done + 1}", payload, lane=str(chat))
 
     # --- delivering ------------------------------------------------------------------------
 

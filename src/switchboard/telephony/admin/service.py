@@ -241,3 +241,14 @@ async def revoke_retailcrm(session: AsyncSession, bus: EventBus, *, number: str)
     config[RETAILCRM] = current
     row.integrations_config = config
     await announce_change(bus, session, number)
+
+
+async def set_integration(
+    session: AsyncSession, bus: EventBus, *, number: str, name: str, config: Mapping[str, Any]
+) -> None:
+    """Replace one integration's settings (e.g. `telegram` from its `make_config`)."""
+    row = await repository.enterprise(session, number, lock=True)
+    if row is None:
+        raise LookupError(number)
+    row.integrations_config = {**(row.integrations_config or {}), name: dict(config)}
+    await announce_change(bus, session, number)

@@ -156,3 +156,8 @@ async def earlier_results(session: AsyncSession, order_key: str, before: int) ->
         )
     )
     return {kind: result or {} for kind, result in rows.all()}
+
+
+async def listen(connection: Any, channel: str) -> None:
+    """LISTEN on a dedicated autocommit psycopg connection (the channel is ours, not input)."""
+    await connection.execute(f"LISTEN {channel}")

@@ -27,8 +27,9 @@ def backoff(attempt: int, *, retry_after: float | None = None) -> timedelta:
     return timedelta(seconds=max(base * random.uniform(0.8, 1.2), retry_after or 0.0))
 
 
-def order_key(enterprise: str, integration: str, unique_id: str) -> str:
-    return f"{enterprise}:{integration}:{unique_id}"
+def order_key(enterprise: str, integration: str, unique_id: str, lane: str = "") -> str:
+    key = f"{enterprise}:{integration}:{unique_id}"
+    return f"{key}:{lane}" if lane else key
 
 
 async def dispatch(
@@ -74,7 +75,7 @@ async def _plan_for(
                 "integration": crm.name,
                 "unique_id": unique_id,
                 "kind": item.kind,
-                "order_key": order_key(enterprise, crm.name, unique_id),
+                "order_key": order_key(enterprise, crm.name, unique_id, item.lane),
                 "payload": dict(item.payload),
             }
             for item in planned

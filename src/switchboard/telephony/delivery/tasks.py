@@ -19,6 +19,7 @@ from switchboard.core.http.errors import IntegrationError
 from switchboard.core.inflight import InFlight
 from switchboard.integrations.crm import CallCrm, Planned
 from switchboard.integrations.retailcrm.adapter import RetailCrm
+from switchboard.integrations.telegram.adapter import TelegramNotifier
 from switchboard.telephony.delivery import repository, service
 from switchboard.telephony.gateway.tasks import Gateway
 from switchboard.telephony.ingest.repository import EVENTS_CHANNEL
@@ -44,7 +45,12 @@ class Crms:
     @classmethod
     def create(cls, runtime: Runtime) -> Self:
         secrets = SecretBox(runtime.settings.secret_keys.get_secret_value())
-        return cls({RetailCrm.name: RetailCrm(runtime.http, secrets)})
+        return cls(
+            {
+                RetailCrm.name: RetailCrm(runtime.http, secrets),
+                TelegramNotifier.name: TelegramNotifier(runtime.http, secrets),
+            }
+        )
 
 
 async def dispatch_pending(runtime: Runtime, *, only: str | None = None) -> int:
@@ -174,7 +180,7 @@ async def keep_delivering(runtime: Runtime, *, only: str | None = None) -> None:
             async with await psycopg.AsyncConnection.connect(
                 runtime.database.url, autocommit=True
             ) as listener:
-                await listener.execute(f"LISTEN {EVENTS_CHANNEL}")
+                await repository.listen(listener, EVENTS_CHANNEL)
                 notified = asyncio.Event()
                 reader = runtime.extension(InFlight).start(_hear(listener, notified))
                 try:
