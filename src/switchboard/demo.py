@@ -47,6 +47,7 @@ from switchboard.sandbox.runner import (
 )
 from switchboard.sandbox.server import LoopServer
 from switchboard.sandbox.telegram.demo import DEMO_BOT_TOKEN, DEMO_CALLS_CHAT_ID
+from switchboard.telephony.actions.service import callback_key_digest
 from switchboard.telephony.admin import service as telephony_admin
 
 log = structlog.get_logger(__name__)
@@ -206,7 +207,9 @@ async def seed_telephony_demo(runtime: Runtime, sandbox: Sandbox, *, api_url: st
         await telephony_admin.set_internal_phones(
             session, number=DEMO_ENTERPRISE, phones=DEMO_INTERNAL_PHONES
         )
-        _, callback_key = await telephony_admin.set_retailcrm(
+        # A new click-to-call key each start: the emulator starts empty and gets the module anew.
+        callback_key = telephony_admin.new_callback_key()
+        await telephony_admin.set_retailcrm(
             session,
             runtime.bus,
             box,
@@ -215,6 +218,7 @@ async def seed_telephony_demo(runtime: Runtime, sandbox: Sandbox, *, api_url: st
                 "enabled": True,
                 "domain": sandbox.retailcrm_server.url,
                 "user_extensions": extensions,
+                "callback_key_digest": callback_key_digest(callback_key),
             },
             api_key=RETAILCRM_API_KEY,
         )
@@ -242,7 +246,7 @@ async def seed_telephony_demo(runtime: Runtime, sandbox: Sandbox, *, api_url: st
                 username=DEFAULT_USER,
                 secret=DEFAULT_SECRET,
             )
-    if callback_key is not None:
+    if sandbox.retailcrm is not None:
         sandbox.retailcrm.set_module(
             "switchboard-telephony",
             {
