@@ -3,10 +3,14 @@ Bitrix24 are one more class implementing `CallCrm` and one line in `crms.py`).""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+from switchboard.core.crypto import SecretBox, SecretUnreadable
+from switchboard.core.http.errors import PeerRejected
 
 
 @dataclass(frozen=True)
@@ -56,3 +60,46 @@ class CallCrm(Protocol):
         the results of this call's deliveries to this CRM done before, by kind (e.g. the id of
         a message to edit)."""
         ...
+
+
+class Closeable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closeable)
+
+
+class Accounts(Generic[C]):
+    """An adapter's clients, one per enterprise account (its URL and encrypted secret: a
+    changed setting makes a new client), and a limit on each enterprise's concurrent calls.
+    The secret is decrypted only when a client is made; an unreadable one is a refusal."""
+
+    def __init__(self, secrets: SecretBox, *, concurrency: int) -> None:
+        self.secrets = secrets
+        self.concurrency = concurrency
+        self._clients: dict[tuple[str, str, str], C] = {}
+        self._gates: dict[str, asyncio.Semaphore] = {}
+
+    def client(
+        self, target: str, enterprise: str, url: str, encrypted: str, make: Callable[[str], C]
+    ) -> C:
+        key = (enterprise, url, encrypted)
+        client = self._clients.get(key)
+        if client is None:
+            try:
+                secret = self.secrets.decrypt(encrypted)
+            except SecretUnreadable as error:
+                raise PeerRejected(target, str(error)) from None
+            client = self._clients[key] = make(secret)
+        return client
+
+    def gate(self, enterprise: str) -> asyncio.Semaphore:
+        gate = self._gates.get(enterprise)
+        if gate is None:
+            gate = self._gates[enterprise] = asyncio.Semaphore(self.concurrency)
+        return gate
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()

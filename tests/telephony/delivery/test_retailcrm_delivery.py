@@ -58,6 +58,14 @@ async def _settled(runtime: Runtime, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _undispatched(runtime: Runtime) -> int:
+    async with runtime.database.transaction() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(CallEvent).where(CallEvent.dispatched_at.is_(None))
+        )
+    return int(count or 0)
+
+
 async def _deliveries(runtime: Runtime) -> list[Delivery]:
     async with runtime.database.transaction() as session:
         return list(await session.scalars(select(Delivery).order_by(Delivery.id)))
@@ -155,7 +163,9 @@ async def test_retailcrm_down_for_a_while_every_call_lands_once_when_it_returns(
         await run_once(runtime)
         deliveries = await _deliveries(runtime)
         tried = {d.unique_id for d in deliveries if d.attempts}
-        if tried == {scenario.unique_id for scenario in calls}:
+        everything_planned = await _undispatched(runtime) == 0
+        if everything_planned and tried == {scenario.unique_id for scenario in calls}:
+            deliveries = await _deliveries(runtime)
             break
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.05)

@@ -23,7 +23,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from switchboard.core.crypto import SecretBox
 from switchboard.core.http import HttpKit
 from switchboard.core.http.errors import PeerRejected, RateLimited
-from switchboard.integrations.crm import CallFacts, Planned
+from switchboard.integrations.crm import Accounts, CallFacts, Planned
 from switchboard.integrations.retailcrm import mapping
 from switchboard.integrations.retailcrm.client import RetailCrmClient
 
@@ -55,12 +55,9 @@ class RetailCrm:
         per_second: int = 40,
     ) -> None:
         self.kit = kit
-        self.secrets = secrets
         self.timeout = timeout
         self.attempts = attempts
-        self.concurrency = concurrency
-        self._clients: dict[tuple[str, str, str], RetailCrmClient] = {}
-        self._gates: dict[str, asyncio.Semaphore] = {}
+        self.accounts: Accounts[RetailCrmClient] = Accounts(secrets, concurrency=concurrency)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._rate = RateLimitItemPerSecond(per_second)
 
@@ -121,7 +118,7 @@ class RetailCrm:
         earlier: Mapping[str, Mapping[str, Any]],
     ) -> Mapping[str, Any]:
         client = self._client(enterprise_number, config)
-        async with self._gate(enterprise_number):
+        async with self.accounts.gate(enterprise_number):
             await self._wait_for_a_slot(enterprise_number)
             if planned.kind == UPLOAD:
                 return await client.calls_upload(
@@ -161,32 +158,21 @@ class RetailCrm:
         return self._client(enterprise_number, config)
 
     def _client(self, enterprise_number: str, config: Mapping[str, Any]) -> RetailCrmClient:
+        target = f"{NAME}:{enterprise_number}"
         domain = str(config.get("domain") or "")
         encrypted = str(config.get("api_key_encrypted") or "")
         if not domain or not encrypted:
-            raise PeerRejected(
-                f"{NAME}:{enterprise_number}", "the integration has no domain or key"
-            )
-        key = (enterprise_number, domain, encrypted)
-        client = self._clients.get(key)
-        if client is None:
-            client = RetailCrmClient.connect(
-                self.kit,
-                target=f"{NAME}:{enterprise_number}",
-                base_url=domain if "://" in domain else f"https://{domain}",
-                api_key=self.secrets.decrypt(encrypted),
-                timeout=self.timeout,
-            )
-            self._clients[key] = client
-        return client
-
-    def _gate(self, enterprise_number: str) -> asyncio.Semaphore:
-        gate = self._gates.get(enterprise_number)
-        if gate is None:
-            gate = self._gates[enterprise_number] = asyncio.Semaphore(self.concurrency)
-        return gate
+            raise PeerRejected(target, "the integration has no domain or key")
+        base_url = domain if "://" in domain else f"https://{domain}"
+        return self.accounts.client(
+            target,
+            enterprise_number,
+            base_url,
+            encrypted,
+            lambda api_key: RetailCrmClient.connect(
+                self.kit, target=target, base_url=base_url, api_key=api_key, timeout=self.timeout
+            ),
+        )
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        await self.accounts.aclose()

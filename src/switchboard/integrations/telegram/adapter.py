@@ -19,15 +19,14 @@ earlier edit; "message is not modified" (the state shows the same text) is a suc
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from switchboard.core.crypto import SecretBox, SecretUnreadable
+from switchboard.core.crypto import SecretBox
 from switchboard.core.http import HttpKit
 from switchboard.core.http.errors import PeerRejected
-from switchboard.integrations.crm import CallFacts, Planned
+from switchboard.integrations.crm import Accounts, CallFacts, Planned
 from switchboard.integrations.telegram import texts
 from switchboard.integrations.telegram.client import (
     DEFAULT_API_URL,
@@ -126,9 +125,7 @@ class TelegramNotifier:
         self.secrets = secrets
         self.timeout = timeout
         self.attempts = attempts
-        self.concurrency = concurrency
-        self._clients: dict[tuple[str, str, str], TelegramBotClient] = {}
-        self._gates: dict[str, asyncio.Semaphore] = {}
+        self.accounts: Accounts[TelegramBotClient] = Accounts(secrets, concurrency=concurrency)
 
     # --- planning (pure) -------------------------------------------------------------------
 
@@ -164,7 +161,7 @@ class TelegramNotifier:
         chat: ChatId = planned.payload["chat_id"]
         text = str(planned.payload["text"])
         client = self._client(enterprise_number, config)
-        async with self._gate(enterprise_number):
+        async with self.accounts.gate(enterprise_number):
             message_id = None if planned.kind == send_kind(chat) else _message_id(earlier, chat)
             if message_id is None:
                 # The send itself, or an edit whose send never happened (the integration was
@@ -191,26 +188,15 @@ class TelegramNotifier:
             raise PeerRejected(target, "the integration has no bot token")
         if not api_url.startswith(("https://", "http://")):
             raise PeerRejected(target, "api_url is not an http(s) URL")
-        key = (enterprise_number, api_url, encrypted)
-        client = self._clients.get(key)
-        if client is None:
-            try:
-                token = self.secrets.decrypt(encrypted)
-            except SecretUnreadable as error:
-                raise PeerRejected(target, str(error)) from None
-            client = TelegramBotClient.connect(
+        return self.accounts.client(
+            target,
+            enterprise_number,
+            api_url,
+            encrypted,
+            lambda token: TelegramBotClient.connect(
                 self.kit, target=target, token=token, api_url=api_url, timeout=self.timeout
-            )
-            self._clients[key] = client
-        return client
-
-    def _gate(self, enterprise_number: str) -> asyncio.Semaphore:
-        gate = self._gates.get(enterprise_number)
-        if gate is None:
-            gate = self._gates[enterprise_number] = asyncio.Semaphore(self.concurrency)
-        return gate
+            ),
+        )
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        await self.accounts.aclose()

@@ -7,6 +7,8 @@ same event is stored once (`stored: false`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Body, Request
 from fastapi.openapi.models import Example
 
@@ -50,53 +52,31 @@ _DESCRIPTION = (
 )
 
 
-@router.post(
-    "/start",
-    response_model=Accepted,
-    responses=_ERRORS,
-    summary="A call starts (PBX event)",
-    description=_DESCRIPTION,
-)
-async def start(
-    request: Request, event: AsteriskEvent = Body(openapi_examples=_EXAMPLES)
-) -> Accepted:
-    return await _accept(request, "start", event)
+_SUMMARIES = {
+    "start": "A call starts (PBX event)",
+    "dial": "Extensions ring (PBX event)",
+    "bridge": "A call is answered and connected (PBX event)",
+    "hangup": "A call ends (PBX event)",
+}
 
 
-@router.post(
-    "/dial",
-    response_model=Accepted,
-    responses=_ERRORS,
-    summary="Extensions ring (PBX event)",
-    description=_DESCRIPTION,
-)
-async def dial(
-    request: Request, event: AsteriskEvent = Body(openapi_examples=_EXAMPLES)
-) -> Accepted:
-    return await _accept(request, "dial", event)
+def _endpoint(event_type: str) -> Callable[..., Awaitable[Accepted]]:
+    async def accept(
+        request: Request, event: AsteriskEvent = Body(openapi_examples=_EXAMPLES)
+    ) -> Accepted:
+        return await _accept(request, event_type, event)
+
+    accept.__name__ = event_type
+    return accept
 
 
-@router.post(
-    "/bridge",
-    response_model=Accepted,
-    responses=_ERRORS,
-    summary="A call is answered and connected (PBX event)",
-    description=_DESCRIPTION,
-)
-async def bridge(
-    request: Request, event: AsteriskEvent = Body(openapi_examples=_EXAMPLES)
-) -> Accepted:
-    return await _accept(request, "bridge", event)
-
-
-@router.post(
-    "/hangup",
-    response_model=Accepted,
-    responses=_ERRORS,
-    summary="A call ends (PBX event)",
-    description=_DESCRIPTION,
-)
-async def hangup(
-    request: Request, event: AsteriskEvent = Body(openapi_examples=_EXAMPLES)
-) -> Accepted:
-    return await _accept(request, "hangup", event)
+for _event_type, _summary in _SUMMARIES.items():
+    router.add_api_route(
+        f"/{_event_type}",
+        _endpoint(_event_type),
+        methods=["POST"],
+        response_model=Accepted,
+        responses=_ERRORS,
+        summary=_summary,
+        description=_DESCRIPTION,
+    )
