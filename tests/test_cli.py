@@ -119,7 +119,7 @@ def test_etl_in_the_foreground_refuses_while_a_workers_copy_runs(
     clean_database: str, onec: RunningOneC, tmp_path: Path
 ) -> None:
     onec.emulator.store.load(catalogs())
-    onec.emulator.faults.add(Fault(path="*Catalog_*", method="GET", latency=0.4))
+    onec.emulator.faults.add(Fault(path="*Catalog_*", method="GET", latency=0.8))
     env = {"DATABASE_URL": clean_database, "LOG_LEVEL": "WARNING", **onec.settings()}
     assert '"queued": true' in run("etl", "load_dicts", "--queue", env=env).stdout
     with switchboard_process("worker", env=platform_env(clean_database, **onec.settings())):

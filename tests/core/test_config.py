@@ -96,11 +96,18 @@ def test_cli_stops_with_one_line_naming_the_variable(tmp_path: object) -> None:
 
 
 LONG = "x" * 32
+#: A Fernet key (production needs SECRET_KEYS for secrets at rest).
+SECRET_KEYS = "LEAxRghxYsSJGUYF8MwfJ6IkY6RAChrRZ3jFagk-JOA="
 
 
 def _prod(**values: str) -> Settings:
-    base = {"ENV": "prod", "FRONT_SECRET": LONG, "METRICS_TOKEN": LONG}
+    base = {"ENV": "prod", "FRONT_SECRET": LONG, "METRICS_TOKEN": LONG, "SECRET_KEYS": SECRET_KEYS}
     return load_settings(_env_file=None, **{**base, **values})
+
+
+def test_production_needs_secret_keys() -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEYS"):
+        _prod(SECRET_KEYS="")
 
 
 def test_production_needs_a_metrics_token() -> None:

@@ -98,7 +98,12 @@ async def test_production_hides_the_documentation_by_default(
     runtime_factory: Any, client_factory: Any
 ) -> None:
     secret = "p" * 32
-    runtime = await runtime_factory(ENV="prod", FRONT_SECRET=secret, METRICS_TOKEN=secret)
+    runtime = await runtime_factory(
+        ENV="prod",
+        FRONT_SECRET=secret,
+        METRICS_TOKEN=secret,
+        SECRET_KEYS="LEAxRghxYsSJGUYF8MwfJ6IkY6RAChrRZ3jFagk-JOA=",
+    )
     client = await client_factory(runtime)
     assert (await client.get("/docs")).status_code == 404
     assert (await client.get("/openapi.json")).status_code == 404

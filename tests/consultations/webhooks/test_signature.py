@@ -167,6 +167,7 @@ async def test_production_without_a_secret_refuses_unless_told_chatwoot_cannot_s
         "FRONT_SECRET": "f" * 32,
         "METRICS_TOKEN": "m" * 32,
         "ALLOWED_ORIGINS": "https://site.example.uz",
+        "SECRET_KEYS": "LEAxRghxYsSJGUYF8MwfJ6IkY6RAChrRZ3jFagk-JOA=",
     }
     strict = await client_factory(await runtime_factory(**production))
     refused = await strict.post(WEBHOOK_PATH, json=_resolved(5))

@@ -111,7 +111,7 @@ class Redirect(BaseModel):
 @router.get(
     "/api/smart-redirect",
     response_model=Redirect,
-    responses=error_responses(401, 422),
+    responses=error_responses(400, 401, 422),
     summary="Where an incoming call goes (the dialplan asks)",
     description=(
         "The PBX's dialplan asks, with its `Token` header, where an incoming call from `phone` "

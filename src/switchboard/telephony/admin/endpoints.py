@@ -49,7 +49,7 @@ pages = APIRouter(prefix=PREFIX, include_in_schema=False)
 api = APIRouter(
     prefix=f"{PREFIX}/api",
     tags=["telephony: RetailCRM admin"],
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422),
 )
 
 M = TypeVar("M", bound=BaseModel)

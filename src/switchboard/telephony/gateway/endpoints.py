@@ -30,7 +30,7 @@ router = APIRouter(
     tags=["telephony: gateway"],
     route_class=StrictQueryRoute,
     dependencies=[Depends(require_ops_token)],
-    responses=error_responses(401, 403),
+    responses=error_responses(400, 401, 403),
 )
 
 EnterpriseNumber = Annotated[
