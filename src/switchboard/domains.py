@@ -65,6 +65,10 @@ def api_watchers() -> list[Hook]:
     return [hook for domain in DOMAINS for hook in domain.api_watchers]
 
 
+def asgi_middleware() -> list[Any]:
+    return [layer for domain in DOMAINS for layer in domain.asgi_middleware]
+
+
 def etl_jobs() -> dict[str, EtlJob]:
     return {name: job for domain in DOMAINS for name, job in domain.etl_jobs.items()}
 

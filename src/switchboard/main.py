@@ -101,6 +101,8 @@ def create_app(
     for router in routers():
         app.include_router(router)
     install_docs(app)
+    for layer in domains.asgi_middleware():  # innermost: inside the whole request pipeline
+        app.add_middleware(layer)
     install_middleware(app, settings, metrics=metrics, limiter=app.state.rate_limiter)
     return app
 

@@ -37,6 +37,9 @@ class DomainModule:
     on_start: Sequence[Hook] = ()
     #: Long-running watchers an API process keeps while it serves (restarted by the app).
     api_watchers: Sequence[Hook] = ()
+    #: ASGI layers the app puts inside its request pipeline (after request ids, rate limits and
+    #: metrics, before the router), e.g. a fast path for a domain's busiest requests.
+    asgi_middleware: Sequence[Callable[..., Any]] = ()
     #: Scheduled ETL jobs (`core.jobs.etl_task`), by the name `switchboard etl <name>` knows.
     etl_jobs: Mapping[str, EtlJob] = field(default_factory=dict)
 

@@ -106,3 +106,19 @@ async def test_many_events_at_once_are_all_committed_and_answered(
     assert all(r.json()["stored"] for r in responses)
     events = await stored_events(runtime)
     assert sorted(e.unique_id for e in events) == sorted(f"1732960000.{n}" for n in range(300))
+
+
+async def test_the_fast_path_is_counted_as_the_route_and_leaves_refusals_to_it(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await add_enterprise(runtime)
+    for n in range(3):
+        assert (await client.post("/dial", json=dial(f"9.{n}"))).status_code == 200
+    refused = await client.post("/dial", json=dial(Token="guess"))
+    assert refused.status_code == 401  # the regular route's answer, with its error body
+    assert refused.json()["error"] == "unknown_token"
+    assert refused.headers["x-request-id"]
+    metrics = (await client.get("/metrics")).text
+    answered = 'switchboard_http_requests_total{method="POST",route="/dial",status="200"} 3.0'
+    assert answered in metrics
+    assert 'route="/dial",status="401"} 1.0' in metrics

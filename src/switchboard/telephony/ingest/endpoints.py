@@ -16,7 +16,7 @@ from switchboard.core.errors import Forbidden, Unauthorized, error_responses
 from switchboard.runtime import runtime_of
 from switchboard.telephony.gateway.tasks import Gateway
 from switchboard.telephony.ingest.schemas import EXAMPLE_DIAL, Accepted, AsteriskEvent
-from switchboard.telephony.ingest.service import EventWriter
+from switchboard.telephony.ingest.service import EVENT_TYPES, EventWriter, store_event
 
 router = APIRouter(tags=["telephony: ingest"])
 
@@ -30,13 +30,7 @@ async def _accept(request: Request, event_type: str, event: AsteriskEvent) -> Ac
         raise Unauthorized("unknown_token", "Unknown PBX token.")
     if not enterprise.active:
         raise Forbidden("enterprise_inactive", "The enterprise of this token is switched off.")
-    body = event.model_dump(mode="json", by_alias=True, exclude={"token"})
-    stored = await runtime.extension(EventWriter).store(
-        enterprise_number=enterprise.number,
-        unique_id=event.unique_id,
-        event_type=event_type,
-        body=body,
-    )
+    stored = await store_event(runtime.extension(EventWriter), enterprise.number, event_type, event)
     return Accepted(status="ok", stored=stored)
 
 
@@ -52,12 +46,18 @@ _DESCRIPTION = (
 )
 
 
-_SUMMARIES = {
-    "start": "A call starts (PBX event)",
-    "dial": "Extensions ring (PBX event)",
-    "bridge": "A call is answered and connected (PBX event)",
-    "hangup": "A call ends (PBX event)",
-}
+_SUMMARIES = dict(
+    zip(
+        EVENT_TYPES,
+        (
+            "A call starts (PBX event)",
+            "Extensions ring (PBX event)",
+            "A call is answered and connected (PBX event)",
+            "A call ends (PBX event)",
+        ),
+        strict=True,
+    )
+)
 
 
 def _endpoint(event_type: str) -> Callable[..., Awaitable[Accepted]]:

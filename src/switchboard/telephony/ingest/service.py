@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Self
 import orjson
 
 from switchboard.telephony.ingest import repository
+from switchboard.telephony.ingest.schemas import AsteriskEvent
 from switchboard.telephony.settings import TelephonySettings
 
 if TYPE_CHECKING:
@@ -136,3 +137,18 @@ class EventWriter:
             if not entry.answer.done():
                 entry.answer.set_result(digest in inserted)
             inserted.discard(digest)  # a copy in the same batch is a duplicate
+
+
+EVENT_TYPES = ("start", "dial", "bridge", "hangup")
+
+
+async def store_event(
+    writer: EventWriter, enterprise_number: str, event_type: str, event: AsteriskEvent
+) -> bool:
+    """Commit one validated event of a known enterprise (the token itself is never stored)."""
+    return await writer.store(
+        enterprise_number=enterprise_number,
+        unique_id=event.unique_id,
+        event_type=event_type,
+        body=event.model_dump(mode="json", by_alias=True, exclude={"token"}),
+    )
