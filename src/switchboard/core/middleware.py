@@ -135,10 +135,15 @@ class RequestPipeline:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
+            # The application's boundary: every expected failure is a typed error answered
+            # long before this; what reaches here is a bug, logged with its traceback and the
+            # request id. Before the answer began it becomes a clean 500; after, the server
+            # must see it (it closes the connection) rather than a half answer passing as done.
             log.exception("unhandled error", method=scope["method"], path=scope["path"])
-            if not response_started:
-                locale = negotiate(_header(scope, b"accept-language"), self.default_locale)
-                await send_json(send_with_id, 500, error_body(locale, *INTERNAL_ERROR))
+            if response_started:
+                raise
+            locale = negotiate(_header(scope, b"accept-language"), self.default_locale)
+            await send_json(send_with_id, 500, error_body(locale, *INTERNAL_ERROR))
         finally:
             self._observe(scope, status, time.perf_counter() - started)
             structlog.contextvars.reset_contextvars(**tokens)
@@ -221,6 +226,8 @@ class RequestGuard:
         try:
             await self.app(scope, receive, watch)
         except Exception:
+            # As in RequestPipeline: a bug, not an expected failure. Once the answer began it
+            # goes on up (the pipeline logs it); before, a 500 with CORS headers.
             if started:
                 raise
             log.exception("unhandled error", method=scope["method"], path=scope["path"][:200])
