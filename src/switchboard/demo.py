@@ -265,14 +265,17 @@ async def seed_telephony_demo(runtime: Runtime, sandbox: Sandbox, *, api_url: st
         )
 
 
-async def play_demo_calls(api_url: str, *, per_minute: float = 4) -> None:
+async def play_demo_calls(
+    api_url: str, *, per_minute: float = 4, recordings_url: str | None = None
+) -> None:
     """A few realistic calls a minute into the demo PBX's events, so the CRM and the stats
-    show life."""
+    show life; answered calls name their recording on the PBX (`recordings_url`)."""
     generator = CallGenerator(
         token=DEMO_PBX_TOKEN,
         extensions=tuple(phone for phone, _ in DEMO_INTERNAL_PHONES[:3]),
         known_phones=DEMO_CUSTOMER_PHONES,
         known_share=0.5,
+        recordings_url=recordings_url,
     )
     async with CallPlayer(api_url, DEMO_PBX_TOKEN, generator=generator, speed=0.2) as player:
         await player.run_forever(per_minute)
@@ -311,9 +314,16 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             file=sys.stderr,
         )
         return 2
-    onec_port, chatwoot_port, site_port, retailcrm_port, telegram_port, ami_port, worker_port = (
-        pick_port(host, port + n) for n in (1, 2, 3, 4, 5, 6, 9)
-    )
+    (
+        onec_port,
+        chatwoot_port,
+        site_port,
+        retailcrm_port,
+        telegram_port,
+        ami_port,
+        recordings_port,
+        worker_port,
+    ) = (pick_port(host, port + n) for n in (1, 2, 3, 4, 5, 6, 7, 9))
     embedded: EmbeddedPostgres | None = None
     database_url = settings.configured_database_url()
     if database_url is None:
@@ -332,8 +342,11 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             retailcrm_port=retailcrm_port,
             telegram_port=telegram_port,
             ami_port=ami_port,
+            recordings_port=recordings_port,
         )
         overrides = _overrides(settings, sandbox, database_url)
+        if settings.public_url is None:
+            overrides["PUBLIC_URL"] = f"http://{host}:{port}"  # the demo's recording links
         demo_settings = load_settings(**overrides)
         async with open_runtime(demo_settings, database_url=database_url) as runtime:
             server = LoopServer(
@@ -351,7 +364,12 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             await site.start()
             await on_start(runtime)
             await seed_telephony_demo(runtime, sandbox, api_url=f"http://{host}:{port}")
-            calls = asyncio.create_task(play_demo_calls(f"http://{host}:{port}"))
+            calls = asyncio.create_task(
+                play_demo_calls(
+                    f"http://{host}:{port}",
+                    recordings_url=sandbox.pbx_server.url if sandbox.pbx_server else None,
+                )
+            )
             workers = ChildSupervisor(lambda: _spawn_worker(overrides, worker_port))
             supervising = asyncio.create_task(workers.run(stop))
             print(

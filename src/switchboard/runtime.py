@@ -60,6 +60,14 @@ class Runtime:
             instance = self._extensions[kind] = kind.create(self)
         return instance
 
+    async def close_extensions(self) -> None:
+        """Close the extensions that hold connections (those with an `aclose`)."""
+        extensions, self._extensions = list(self._extensions.values()), {}
+        for extension in extensions:
+            close = getattr(extension, "aclose", None)
+            if close is not None:
+                await close()
+
     @classmethod
     @asynccontextmanager
     async def open(
@@ -98,6 +106,7 @@ class Runtime:
                 yield runtime
         finally:
             await runtime.bus.stop()
+            await runtime.close_extensions()
             await runtime.adapters.aclose()
             await database.dispose()
             if embedded is not None:

@@ -76,6 +76,7 @@ _RESPONSE_DESCRIPTIONS = {
     403: "Access denied",
     404: "Not found",
     409: "Conflicts with the current state",
+    410: "It existed but is no longer available (an expired link)",
     422: "Some fields are invalid; `details` lists them",
     429: "Too many requests; `Retry-After` says when to come back",
     502: "An external system refused or failed in a way repeating will not fix",
@@ -134,6 +135,10 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     status_code = 409
+
+
+class Gone(ApiError):
+    status_code = 410
 
 
 class Unprocessable(ApiError):

@@ -21,7 +21,8 @@ class CallFacts:
     unique_id: str
     event_type: str
     raw: Mapping[str, Any]
-    #: When the call's first event arrived (the date of an unanswered call).
+    #: When the call's first event arrived, on the PBX's wall clock (naive, like the times the
+    #: PBX sends): the date of an unanswered call.
     first_seen: datetime | None
     #: Kinds already planned for this CRM and call (a hangup without a dial plans one).
     planned: frozenset[str]
@@ -42,8 +43,13 @@ class Planned:
 
 
 class CallCrm(Protocol):
+    """A consumer of call events with durable, ordered deliveries: a CRM's adapter, the
+    Telegram notifier, the recordings fetcher."""
+
     #: The key of its settings in `enterprises.integrations_config` and of its deliveries.
     name: str
+    #: True for the platform's own consumers, which every enterprise has (no settings).
+    always_enabled: bool
 
     def plan(self, facts: CallFacts, config: Mapping[str, Any]) -> list[Planned]:
         """What this event owes the CRM (pure: no I/O)."""

@@ -26,6 +26,7 @@ from switchboard.sandbox.server import BackgroundServer
 
 if TYPE_CHECKING:
     from switchboard.sandbox.asterisk import AmiEmulator, BackgroundAmi
+    from switchboard.sandbox.asterisk.recordings import PbxRecordings
     from switchboard.sandbox.chatwoot import ChatwootEmulator
     from switchboard.sandbox.onec import OneCEmulator
     from switchboard.sandbox.openid import OpenIdIssuer
@@ -218,3 +219,30 @@ def asterisk_ami(asterisk_ami_server: RunningAmi) -> RunningAmi:
     """The Asterisk AMI emulator (TCP; user `switchboard`, secret `ami-sandbox`), reset."""
     asterisk_ami_server.emulator.reset()
     return asterisk_ami_server
+
+
+@dataclass
+class RunningPbxRecordings:
+    emulator: PbxRecordings
+    url: str
+
+    def url_for(self, unique_id: str) -> str:
+        from switchboard.sandbox.asterisk.recordings import recording_url
+
+        return recording_url(self.url, unique_id)
+
+
+@pytest.fixture(scope="session")
+def pbx_recordings_server() -> Iterator[RunningPbxRecordings]:
+    from switchboard.sandbox.asterisk.recordings import PbxRecordings
+
+    emulator = PbxRecordings()
+    with BackgroundServer(emulator.app) as server:
+        yield RunningPbxRecordings(emulator, server.url)
+
+
+@pytest.fixture
+def pbx_recordings(pbx_recordings_server: RunningPbxRecordings) -> RunningPbxRecordings:
+    """The PBX's web folder of recordings (`/monitor/<UniqueId>.wav`), no faults, reset."""
+    pbx_recordings_server.emulator.reset()
+    return pbx_recordings_server

@@ -16,6 +16,7 @@ from switchboard.sandbox.server import LoopServer
 
 if TYPE_CHECKING:
     from switchboard.sandbox.asterisk import AmiEmulator
+    from switchboard.sandbox.asterisk.recordings import PbxRecordings
     from switchboard.sandbox.chatwoot import ChatwootEmulator
     from switchboard.sandbox.onec import OneCEmulator
     from switchboard.sandbox.retailcrm import RetailCrmEmulator
@@ -51,6 +52,8 @@ class Sandbox:
     telegram_server: LoopServer | None = None
     ami: AmiEmulator | None = None
     ami_port: int | None = None
+    pbx: PbxRecordings | None = None
+    pbx_server: LoopServer | None = None
     host: str = "127.0.0.1"
     data: DemoData | None = None
     agents: dict[str, int] = field(default_factory=dict)
@@ -104,6 +107,8 @@ class Sandbox:
                     f"tcp://{self.host}:{self.ami_port}",
                 )
             )
+        if self.pbx_server is not None:
+            lines.append(("PBX recordings (HTTP)", f"{self.pbx_server.url}/monitor/"))
         if self.telegram_server is not None:
             lines += telegram_demo.describe(self.telegram_server.url)
         return lines
@@ -111,7 +116,7 @@ class Sandbox:
     async def stop(self) -> None:
         if self.ami is not None:
             await self.ami.stop()
-        for server in (self.telegram_server, self.retailcrm_server):
+        for server in (self.pbx_server, self.telegram_server, self.retailcrm_server):
             if server is not None:
                 await server.stop()
         await self.chatwoot_server.stop()
@@ -154,6 +159,7 @@ async def start_sandbox(
     retailcrm_port: int | None = None,
     telegram_port: int | None = None,
     ami_port: int | None = None,
+    recordings_port: int | None = None,
     demo_data: bool = True,
 ) -> Sandbox:
     from switchboard.sandbox.chatwoot import ChatwootEmulator
@@ -170,7 +176,7 @@ async def start_sandbox(
     await onec_server.start()
     await chatwoot_server.start()
     sandbox = Sandbox(onec, chatwoot, onec_server, chatwoot_server, host=host)
-    await _start_telephony(sandbox, retailcrm_port, telegram_port, ami_port)
+    await _start_telephony(sandbox, retailcrm_port, telegram_port, ami_port, recordings_port)
     if demo_data:
         seed(sandbox, build_demo_data())
         seed_telephony(sandbox)
@@ -178,10 +184,16 @@ async def start_sandbox(
 
 
 async def _start_telephony(
-    sandbox: Sandbox, retailcrm_port: int | None, telegram_port: int | None, ami_port: int | None
+    sandbox: Sandbox,
+    retailcrm_port: int | None,
+    telegram_port: int | None,
+    ami_port: int | None,
+    recordings_port: int | None,
 ) -> None:
-    """RetailCRM, Telegram and Asterisk AMI, each when given a port (0: any free one)."""
+    """RetailCRM, Telegram, Asterisk AMI and the PBX's recordings, each when given a port (0:
+    any free one)."""
     from switchboard.sandbox.asterisk import AmiEmulator
+    from switchboard.sandbox.asterisk.recordings import PbxRecordings
     from switchboard.sandbox.retailcrm import RetailCrmEmulator
     from switchboard.sandbox.telegram import TelegramEmulator
 
@@ -197,6 +209,10 @@ async def _start_telephony(
     if ami_port is not None:
         sandbox.ami = AmiEmulator(talk_seconds=None)
         sandbox.ami_port = await sandbox.ami.start(host, ami_port)
+    if recordings_port is not None:
+        sandbox.pbx = PbxRecordings()
+        sandbox.pbx_server = LoopServer(sandbox.pbx.app, host=host, port=recordings_port)
+        await sandbox.pbx_server.start()
 
 
 def seed_telephony(sandbox: Sandbox) -> None:
@@ -226,6 +242,7 @@ async def run_sandbox_forever(*, host: str, port: int, demo_data: bool) -> None:
         retailcrm_port=port + 2,
         telegram_port=port + 3,
         ami_port=port + 4,
+        recordings_port=port + 5,
         demo_data=demo_data,
     )
     print("Switchboard sandbox is running (Ctrl+C stops it):")

@@ -33,6 +33,7 @@ EVENT_TYPES = ("start", "dial", "bridge", "hangup", "download")
 DELIVERY_STATUSES = ("pending", "done", "failed", "cancelled")
 LOG_STATUSES = ("success", "error")
 CALL_RESULTS = ("answered", "missed", "busy")
+RECORD_STATUSES = ("pending", "stored", "failed")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -117,6 +118,10 @@ class Call(Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("enterprise_number", "unique_id", name="uq_calls_call"),
         CheckConstraint(f"result IS NULL OR {_in('result', CALL_RESULTS)}", name="result"),
+        CheckConstraint(
+            f"record_status IS NULL OR {_in('record_status', RECORD_STATUSES)}",
+            name="record_status",
+        ),
         Index("ix_calls_recent", "enterprise_number", "started_at"),
         {"schema": "telephony"},
     )
@@ -139,9 +144,17 @@ class Call(Timestamps, Base):
     #: Seconds of conversation (0 when not answered) and of the whole call.
     talk_seconds: Mapped[int | None] = mapped_column(Integer)
     total_seconds: Mapped[int | None] = mapped_column(Integer)
-    #: The recording's public id (its signed `recordUrl`) and where it is stored.
+    #: The recording's public id (its signed `recordUrl`) and its key in the storage.
     record_id: Mapped[uuid.UUID | None] = mapped_column(UUID, unique=True)
     record_path: Mapped[str | None] = mapped_column(Text)
+    #: Where the PBX serves it (`RecordUrl` of the hangup or of a `download` event).
+    record_source: Mapped[str | None] = mapped_column(Text)
+    #: pending (to fetch) → stored, or failed (the PBX refused it; `record_error` says why).
+    record_status: Mapped[str | None] = mapped_column(Text)
+    record_type: Mapped[str | None] = mapped_column(Text)
+    record_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    record_error: Mapped[str | None] = mapped_column(Text)
+    record_stored_at: Mapped[datetime | None]
 
 
 class Delivery(Base):

@@ -11,13 +11,21 @@ from switchboard.telephony.gateway import tasks as gateway
 from switchboard.telephony.gateway.endpoints import router as gateway_router
 from switchboard.telephony.ingest.endpoints import router as ingest_router
 from switchboard.telephony.ingest.fastpath import IngestFastPath
+from switchboard.telephony.records.endpoints import router as records_router
 from switchboard.telephony.settings import TelephonySettings
 
 MODULE = DomainModule(
     name="telephony",
     schemas=("telephony",),
     models=("switchboard.telephony.models",),
-    routers=(ingest_router, gateway_router, actions_router, admin_api, admin_pages),
+    routers=(
+        ingest_router,
+        gateway_router,
+        actions_router,
+        records_router,
+        admin_api,
+        admin_pages,
+    ),
     settings=TelephonySettings,
     asgi_middleware=(IngestFastPath,),
     api_watchers=(gateway.keep_cache_current, gateway.maintain_cache, delivery.keep_delivering),

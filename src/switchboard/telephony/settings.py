@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr
 
 from switchboard.core.settings import SettingsSection
 
@@ -26,4 +29,31 @@ class TelephonySettings(SettingsSection):
     )
     integration_cache_cleanup_seconds: float = Field(
         30.0, gt=0, validation_alias="INTEGRATION_CACHE_CLEANUP_SECONDS"
+    )
+
+    # --- call recordings ---------------------------------------------------------------------
+    #: Where fetched recordings are kept: `local` (a folder) or `s3` (any S3-compatible store).
+    recordings_storage: Literal["local", "s3"] = Field(
+        "local", validation_alias="RECORDINGS_STORAGE"
+    )
+    #: The folder of `local` storage; unset: `<DATA_DIR>/recordings`.
+    recordings_dir: Path | None = Field(None, validation_alias="RECORDINGS_DIR")
+    recordings_s3_endpoint: AnyHttpUrl | None = Field(
+        None, validation_alias="RECORDINGS_S3_ENDPOINT"
+    )
+    recordings_s3_bucket: str = Field("call-recordings", validation_alias="RECORDINGS_S3_BUCKET")
+    recordings_s3_region: str = Field("us-east-1", validation_alias="RECORDINGS_S3_REGION")
+    recordings_s3_access_key: str = Field("", validation_alias="RECORDINGS_S3_ACCESS_KEY")
+    recordings_s3_secret_key: SecretStr = Field(
+        SecretStr(""), validation_alias="RECORDINGS_S3_SECRET_KEY"
+    )
+    #: How long a `recordUrl` given to a CRM or a chat stays valid.
+    recordings_link_days: int = Field(90, ge=1, le=3650, validation_alias="RECORDINGS_LINK_DAYS")
+    #: The largest recording fetched from a PBX.
+    recordings_max_bytes: int = Field(
+        200 * 1024 * 1024, ge=1024, validation_alias="RECORDINGS_MAX_BYTES"
+    )
+    #: How long one fetch from the PBX may take.
+    recordings_fetch_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, validation_alias="RECORDINGS_FETCH_TIMEOUT_SECONDS"
     )

@@ -23,6 +23,7 @@ from switchboard.integrations.telegram.adapter import TelegramNotifier, make_con
 from switchboard.runtime import Runtime
 from switchboard.sandbox.asterisk.calls import CallGenerator, CallScenario
 from switchboard.sandbox.faults import Fault
+from switchboard.sandbox.pytest_plugin import RunningPbxRecordings
 from switchboard.sandbox.telegram import MessageView
 from switchboard.telephony.delivery.tasks import Crms, run_once
 from switchboard.telephony.models import CallEvent, Delivery, IntegrationLog
@@ -32,7 +33,6 @@ from .conftest import BOT_TOKEN, CALLS_CHAT, SECOND_CHAT, RunningTelegram
 
 WHEN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
-RECORDING = "https://switchboard.test/recordings/file/5d1c0a7e?sig=a1&exp=2"
 
 
 def _mmss(seconds: int) -> str:
@@ -47,6 +47,7 @@ class Platform:
     runtime: Runtime
     client: httpx.AsyncClient
     telegram: RunningTelegram
+    pbx: RunningPbxRecordings
 
     async def enterprise(
         self, chats: Iterable[int] = (CALLS_CHAT,), token: str = BOT_TOKEN
@@ -60,11 +61,12 @@ class Platform:
         response = await self.client.post(f"/{event_type}", json=payload)
         assert response.status_code == 200, response.text
 
-    async def play(self, scenario: CallScenario, *, recording: str | None = None) -> None:
+    async def play(self, scenario: CallScenario, *, recorded: bool = False) -> None:
+        """The events of `scenario`; `recorded`: its hangup names its recording on the PBX."""
         for event in scenario.events:
             payload = dict(event.payload)
-            if recording and event.name == "hangup":
-                payload["RecordUrl"] = recording
+            if recorded and event.name == "hangup":
+                payload["RecordUrl"] = self.pbx.url_for(scenario.unique_id)
             await self.post(event.name, payload)
 
     async def settle(self, timeout: float = 10.0) -> None:
@@ -85,12 +87,24 @@ class Platform:
             await asyncio.sleep(0.05)
 
     async def deliveries(self) -> list[Delivery]:
+        """Telegram's deliveries (a recorded call's `recordings` fetch is not one)."""
         async with self.runtime.database.transaction() as session:
-            return list(await session.scalars(select(Delivery).order_by(Delivery.id)))
+            return list(
+                await session.scalars(
+                    select(Delivery).where(Delivery.integration == "telegram").order_by(Delivery.id)
+                )
+            )
 
     async def logs(self) -> list[IntegrationLog]:
+        """Telegram's lines of the integration log."""
         async with self.runtime.database.transaction() as session:
-            return list(await session.scalars(select(IntegrationLog).order_by(IntegrationLog.id)))
+            return list(
+                await session.scalars(
+                    select(IntegrationLog)
+                    .where(IntegrationLog.integration_type == "telegram")
+                    .order_by(IntegrationLog.id)
+                )
+            )
 
     def messages(self, chat: int = CALLS_CHAT) -> list[MessageView]:
         return self.telegram.emulator.messages(chat)
@@ -104,7 +118,10 @@ def _moving(deliveries: list[Delivery]) -> list[Delivery]:
 
 @pytest.fixture
 async def platform(
-    runtime_factory: Any, client_factory: Any, telegram: RunningTelegram
+    runtime_factory: Any,
+    client_factory: Any,
+    telegram: RunningTelegram,
+    pbx_recordings: RunningPbxRecordings,
 ) -> AsyncIterator[Platform]:
     runtime = await runtime_factory(HTTP_MAX_ATTEMPTS=1, BREAKER_RESET_SECONDS=0.05)
     notifier = TelegramNotifier(runtime.http, SecretBox())
@@ -112,7 +129,7 @@ async def platform(
     runtime.extension(Crms).adapters["telegram"] = notifier
     client = await client_factory(runtime)
     try:
-        yield Platform(runtime, client, telegram)
+        yield Platform(runtime, client, telegram, pbx_recordings)
     finally:
         await notifier.aclose()
 
@@ -128,7 +145,7 @@ def _texts(message: MessageView) -> list[str]:
 async def test_an_answered_call_is_one_message_edited_until_it_ends(platform: Platform) -> None:
     await platform.enterprise()
     scenario = _generator().scenario("incoming_answered", at=WHEN)
-    await platform.play(scenario, recording=RECORDING)
+    await platform.play(scenario, recorded=True)
     await platform.settle()
     await platform.settle()  # nothing twice
 
@@ -145,7 +162,11 @@ async def test_an_answered_call_is_one_message_edited_until_it_ends(platform: Pl
     assert f"Разговор: {_mmss(scenario.talk_seconds)}" in ended
     assert "Запись разговора" in ended
     [link] = [entity for entity in message.entities if entity["type"] == "text_link"]
-    assert link["url"] == RECORDING
+    # The platform's own signed link, never the PBX's address; it plays the PBX's recording.
+    assert link["url"].startswith("http://127.0.0.1:8000/recordings/")
+    opened = await platform.client.get(link["url"].removeprefix("http://127.0.0.1:8000"))
+    assert opened.status_code == 200
+    assert opened.content == platform.pbx.emulator.recording(scenario.unique_id)
 
     deliveries = await platform.deliveries()
     chat = CALLS_CHAT
@@ -270,7 +291,7 @@ async def test_telegram_down_for_a_while_every_call_is_shown_when_it_returns(
     configure_logging(level="DEBUG", json=True, stream=captured, cache=False)
     try:
         for scenario in calls:
-            await platform.play(scenario, recording=RECORDING)
+            await platform.play(scenario, recorded=True)
         deadline = asyncio.get_running_loop().time() + 10
         while True:  # until every event is planned and every call's send failed (and waits)
             await run_once(platform.runtime)

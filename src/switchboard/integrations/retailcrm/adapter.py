@@ -43,6 +43,7 @@ def _user_extensions(config: Mapping[str, Any]) -> dict[str, str | None]:
 
 class RetailCrm:
     name = NAME
+    always_enabled = False
 
     def __init__(
         self,

@@ -146,6 +146,9 @@ class CallTimes:
 def times(hangup: Raw, first_seen: datetime | None) -> CallTimes:
     """A call's times from its hangup (`StartTime` is the answer, empty when unanswered) and the
     first event's arrival (`DateReceived`) when the hangup lacks it."""
+    if first_seen is not None and first_seen.tzinfo is not None:
+        # The PBX's times are naive wall-clock times; an aware one cannot be compared with them.
+        first_seen = first_seen.replace(tzinfo=None)
     answered_at = _parse(hangup.get("StartTime")) if answered(hangup) else None
     ended = _parse(hangup.get("EndTime"))
     began = _parse(hangup.get("DateReceived")) or first_seen or answered_at or ended

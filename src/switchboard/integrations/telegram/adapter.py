@@ -86,11 +86,6 @@ def make_config(
     return config
 
 
-def _record_url(facts: CallFacts) -> str | None:
-    url = facts.record_url or facts.raw.get("RecordUrl")
-    return str(url) if url else None
-
-
 def _message_id(earlier: Mapping[str, Mapping[str, Any]], chat: ChatId) -> int | None:
     """The id of the call's message in `chat`: the send's, else the latest one an earlier
     delivery of this chat reports (one that had to send the message itself)."""
@@ -111,6 +106,7 @@ class TelegramNotifier:
     circuit breaker (`telegram:<enterprise>`) and a limit on concurrent calls."""
 
     name = NAME
+    always_enabled = False
 
     def __init__(
         self,
@@ -133,7 +129,7 @@ class TelegramNotifier:
         text = texts.call_text(
             facts.event_type,
             facts.raw,
-            record_url=_record_url(facts),
+            record_url=facts.record_url,
             answered_before=any(_BRIDGE_EDIT in kind for kind in facts.planned),
         )
         if text is None:

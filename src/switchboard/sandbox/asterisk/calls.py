@@ -54,6 +54,8 @@ import httpx
 import orjson
 import structlog
 
+from switchboard.sandbox.asterisk.recordings import recording_url
+
 log = structlog.get_logger(__name__)
 
 EventName = Literal["start", "dial", "bridge", "hangup"]
@@ -314,11 +316,14 @@ class CallGenerator:
         click_to_call_share: float = 0.0,
         channel_tech: str = "SIP",
         clock: Callable[[], datetime] | None = None,
+        recordings_url: str | None = None,
     ) -> None:
         """`plus`: external numbers as `+375…` instead of `375…`. `known_phones`: numbers of
         existing customers (any format), used for `known_share` of external calls so calls can
         match CRM records. `click_to_call_share`: outgoing calls flagged `ExternalInitiated`.
-        `clock`: the time a call begins when `scenario()` is given none (default: now)."""
+        `clock`: the time a call begins when `scenario()` is given none (default: now).
+        `recordings_url`: where the PBX serves its recordings (`PbxRecordings`); an answered
+        call's hangup then names its file in `RecordUrl`."""
         self.extensions = tuple(dict.fromkeys(extensions))
         if len(self.extensions) < 2:
             raise ValueError("at least two extensions: internal calls and transfers need two")
@@ -336,6 +341,7 @@ class CallGenerator:
         self.click_to_call_share = click_to_call_share
         self.channel_tech = channel_tech
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.recordings_url = recordings_url.rstrip("/") if recordings_url else None
         self.rng = random.Random(seed)
         # Asterisk numbers channels with one counter for the whole PBX: the part of a
         # UniqueId after the dot, and the hex suffix of a channel's name.
@@ -353,10 +359,14 @@ class CallGenerator:
         if began_at.tzinfo is None:
             raise ValueError("a call's time must be timezone-aware")
         if kind in OUTGOING_KINDS:
-            return self._outgoing(kind, began_at)
-        if kind is CallKind.INTERNAL:
-            return self._internal(kind, began_at)
-        return self._incoming(kind, began_at)
+            call = self._outgoing(kind, began_at)
+        elif kind is CallKind.INTERNAL:
+            call = self._internal(kind, began_at)
+        else:
+            call = self._incoming(kind, began_at)
+        if self.recordings_url and call.answered:
+            call.hangup.payload["RecordUrl"] = recording_url(self.recordings_url, call.unique_id)
+        return call
 
     def pick_kind(
         self, mix: Mapping[CallKind, float] | Mapping[str, float] | None = None

@@ -96,6 +96,19 @@ async def first_seen(session: AsyncSession, enterprise: str, unique_id: str) -> 
     )
 
 
+async def has_hangup(session: AsyncSession, enterprise: str, unique_id: str) -> bool:
+    found = await session.scalar(
+        select(CallEvent.id)
+        .where(
+            CallEvent.enterprise_number == enterprise,
+            CallEvent.unique_id == unique_id,
+            CallEvent.event_type == "hangup",
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def planned_kinds(
     session: AsyncSession, enterprise: str, integration: str, unique_id: str
 ) -> set[str]:

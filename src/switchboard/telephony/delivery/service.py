@@ -4,9 +4,12 @@ of retrying what did not land."""
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +17,7 @@ from switchboard.integrations.crm import CallCrm, CallFacts
 from switchboard.telephony.delivery import repository
 from switchboard.telephony.gateway.cache import EnterpriseEntry
 from switchboard.telephony.models import CallEvent
+from switchboard.telephony.records import service as records
 
 #: Waits after the 1st, 2nd, … failed attempt (then the last one again), before jitter: a CRM
 #: that is down for a minute gets its calls within seconds of coming back.
@@ -38,35 +42,70 @@ async def dispatch(
     *,
     enterprise_of: Lookup,
     crms: Mapping[str, CallCrm],
+    recording_link: Callable[[uuid.UUID], str],
 ) -> int:
-    """Plan each event's deliveries for every CRM its enterprise has enabled, in event order
-    (a call's later event sees what its earlier ones planned). Returns how many were planned."""
+    """Update each event's call record and plan its deliveries for every consumer its
+    enterprise has enabled, in event order (a call's later event sees what its earlier ones
+    planned). Returns how many were planned."""
     planned_count = 0
     for event in events:
         entry = await enterprise_of(event.enterprise_number)
         if entry is None or not entry.active:
             continue
+        facts = await _facts_of(session, event, entry, recording_link)
         for name, crm in crms.items():
-            if not entry.enabled(name):
+            if not (crm.always_enabled or entry.enabled(name)):
                 continue
-            planned_count += await _plan_for(session, event, crm, entry.config.get(name) or {})
+            if facts.event_type == "download" and not crm.always_enabled:
+                continue  # the PBX's copy of a hangup the consumers already had
+            planned_count += await _plan_for(session, facts, crm, entry.config.get(name) or {})
     await repository.mark_dispatched(session, [event.id for event in events])
     return planned_count
 
 
-async def _plan_for(
-    session: AsyncSession, event: CallEvent, crm: CallCrm, config: Mapping[str, Any]
-) -> int:
+async def _facts_of(
+    session: AsyncSession,
+    event: CallEvent,
+    entry: EnterpriseEntry,
+    recording_link: Callable[[uuid.UUID], str],
+) -> CallFacts:
     enterprise, unique_id = event.enterprise_number, event.unique_id
-    facts = CallFacts(
+    first = await repository.first_seen(session, enterprise, unique_id)
+    event_type = event.event_type
+    if event_type == "download" and not await repository.has_hangup(session, enterprise, unique_id):
+        event_type = "hangup"  # the PBX recovered a hangup that never came: it is the hangup
+    call = await records.note_event(session, event, first, local_zone(entry.time_zone))
+    return CallFacts(
         enterprise_number=enterprise,
         unique_id=unique_id,
-        event_type=event.event_type,
+        event_type=event_type,
         raw=event.raw_data,
-        first_seen=await repository.first_seen(session, enterprise, unique_id),
-        planned=frozenset(await repository.planned_kinds(session, enterprise, crm.name, unique_id)),
+        first_seen=pbx_time(first, entry.time_zone),
+        planned=frozenset(),
+        record_url=recording_link(call.record_id) if call.record_id else None,
     )
-    planned = crm.plan(facts, config)
+
+
+def local_zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def pbx_time(moment: datetime | None, zone_name: str) -> datetime | None:
+    """`moment` as the PBX's wall clock shows it (naive, as the PBX sends its times)."""
+    if moment is None:
+        return None
+    return moment.astimezone(local_zone(zone_name)).replace(tzinfo=None)
+
+
+async def _plan_for(
+    session: AsyncSession, facts: CallFacts, crm: CallCrm, config: Mapping[str, Any]
+) -> int:
+    enterprise, unique_id = facts.enterprise_number, facts.unique_id
+    kinds = await repository.planned_kinds(session, enterprise, crm.name, unique_id)
+    planned = crm.plan(replace(facts, planned=frozenset(kinds)), config)
     await repository.insert_deliveries(
         session,
         [

@@ -23,6 +23,7 @@ from switchboard.integrations.telegram.adapter import TelegramNotifier
 from switchboard.telephony.delivery import repository, service
 from switchboard.telephony.gateway.tasks import Gateway
 from switchboard.telephony.ingest.repository import EVENTS_CHANNEL
+from switchboard.telephony.records.tasks import Recorder, Recordings
 
 if TYPE_CHECKING:
     from switchboard.runtime import Runtime
@@ -49,8 +50,15 @@ class Crms:
             {
                 RetailCrm.name: RetailCrm(runtime.http, secrets),
                 TelegramNotifier.name: TelegramNotifier(runtime.http, secrets),
+                Recorder.name: Recorder(runtime),
             }
         )
+
+    async def aclose(self) -> None:
+        for adapter in self.adapters.values():
+            close = getattr(adapter, "aclose", None)
+            if close is not None:
+                await close()
 
 
 async def dispatch_pending(runtime: Runtime, *, only: str | None = None) -> int:
@@ -62,7 +70,13 @@ async def dispatch_pending(runtime: Runtime, *, only: str | None = None) -> int:
             return 0
         events = await repository.undispatched(session, DISPATCH_BATCH)
         if events:
-            await service.dispatch(session, events, enterprise_of=cache.by_number, crms=crms)
+            await service.dispatch(
+                session,
+                events,
+                enterprise_of=cache.by_number,
+                crms=crms,
+                recording_link=runtime.extension(Recordings).link,
+            )
     return len(events)
 
 
@@ -88,7 +102,9 @@ async def _deliver(runtime: Runtime, crms: Mapping[str, CallCrm], row: Any) -> s
     config = (entry.config.get(row.integration) if entry else None) or {}
     planned = Planned(row.kind, row.payload)
     try:
-        if entry is None or not entry.enabled(row.integration):
+        if entry is None or not entry.active:
+            raise _Disabled()
+        if not (crm.always_enabled or entry.enabled(row.integration)):
             raise _Disabled()
         async with runtime.database.transaction() as session:
             earlier = await repository.earlier_results(session, row.order_key, row.id)

@@ -61,9 +61,9 @@ async def dispatch_call_event(request: Request, body: DispatchRequest) -> Dispat
     stored = await runtime.extension(EventWriter).store(
         enterprise_number=entry.number,
         unique_id=body.unique_id,
-        event_type=body.event_type,
+        event_type="download" if body.origin == "download" else body.event_type,
         body=raw,
-        data_source="gateway",
+        data_source="download" if body.origin == "download" else "gateway",
     )
     return DispatchAnswer(
         status="accepted",

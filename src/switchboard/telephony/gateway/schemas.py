@@ -15,7 +15,12 @@ class DispatchRequest(BaseModel):
     unique_id: str = Field(alias="uniqueId", min_length=1, max_length=100)
     event_type: Literal["dial", "hangup"]
     raw: dict[str, Any] = Field(description="The PBX's event as it came.")
-    record_url: str | None = Field(None, max_length=2000)
+    record_url: str | None = Field(
+        None, max_length=2000, description="Where the PBX serves the call's recording."
+    )
+    origin: Literal["live", "download"] = Field(
+        "live", description="`download`: the PBX's recovery of a hangup it could not report."
+    )
 
     model_config = {"populate_by_name": True}
 

@@ -1,4 +1,4 @@
-"""`POST /start`, `/dial`, `/bridge`, `/hangup`: call events from the PBX (seed 003).
+"""`POST /start`, `/dial`, `/bridge`, `/hangup`, `/download`: call events from the PBX (seed 003).
 
 The event is committed before the answer (the PBX may forget it once answered), then answered
 at once: CRMs and Telegram are told by the dispatcher, off this path. A repeated delivery of the
@@ -54,6 +54,7 @@ _SUMMARIES = dict(
             "Extensions ring (PBX event)",
             "A call is answered and connected (PBX event)",
             "A call ends (PBX event)",
+            "A call recovered by the PBX, or its recording (PBX event)",
         ),
         strict=True,
     )

@@ -139,7 +139,9 @@ class EventWriter:
             inserted.discard(digest)  # a copy in the same batch is a duplicate
 
 
-EVENT_TYPES = ("start", "dial", "bridge", "hangup")
+#: `download`: the PBX's recovery of a call it could not report in time (its hangup sent again,
+#: the recording named), as the reference PBX's download service does.
+EVENT_TYPES = ("start", "dial", "bridge", "hangup", "download")
 
 
 async def store_event(
@@ -150,5 +152,6 @@ async def store_event(
         enterprise_number=enterprise_number,
         unique_id=event.unique_id,
         event_type=event_type,
+        data_source="download" if event_type == "download" else "live",
         body=event.model_dump(mode="json", by_alias=True, exclude={"token"}),
     )

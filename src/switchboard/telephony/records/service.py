@@ -1,0 +1,250 @@
+"""Call records and their recordings.
+
+Each stored event updates the call's row in `telephony.calls` (who rang, who answered, how it
+ended, how long it took). A hangup or a `download` event that names the PBX's recording
+(`RecordUrl`) gives the call a recording id; the delivery service then fetches the file from the
+PBX into the store (`storage.py`), and CRMs and chats get the platform's own link to it:
+`{PUBLIC_URL}/recordings/{id}?expires=…&signature=…`, an HMAC under a key kept for this purpose
+alone, valid for `RECORDINGS_LINK_DAYS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import httpx
+import puremagic
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.core.http.client import parse_retry_after
+from switchboard.core.http.errors import (
+    PeerNotFound,
+    PeerRejected,
+    PeerTimeout,
+    PeerUnavailable,
+)
+from switchboard.integrations.retailcrm import mapping
+from switchboard.telephony.models import Call, CallEvent
+from switchboard.telephony.records import repository
+
+TARGET = "PBX"
+#: The signing key's purpose (`SecretBox.signing_key`): a recording link and nothing else.
+LINK_PURPOSE = "telephony.recording-link"
+#: Audio a PBX records, by the extension the sniffer names, with the type served.
+AUDIO_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+}
+_SNIFF_BYTES = 8192
+_CHUNK = 64 * 1024
+
+
+# --- the signed link ---------------------------------------------------------------------------
+
+
+def signature(key: bytes, record_id: str, expires: int) -> str:
+    return hmac.new(key, f"{record_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def link(base_url: str, key: bytes, record_id: str, *, days: int, now: float | None = None) -> str:
+    expires = int((time.time() if now is None else now) + days * 86400)
+    query = f"expires={expires}&signature={signature(key, record_id, expires)}"
+    return f"{base_url.rstrip('/')}/recordings/{record_id}?{query}"
+
+
+LinkState = Literal["valid", "forged", "expired"]
+
+
+def check_link(
+    key: bytes, record_id: str, expires: int, given: str, *, now: float | None = None
+) -> LinkState:
+    """Forged before expired: an altered expiry is a forgery, not an old link."""
+    if not hmac.compare_digest(signature(key, record_id, expires), given.lower()):
+        return "forged"
+    if expires < (time.time() if now is None else now):
+        return "expired"
+    return "valid"
+
+
+# --- the call record ---------------------------------------------------------------------------
+
+
+def _direction(raw: mapping.Raw) -> str:
+    if raw.get("CallType") in (2, "2"):
+        return "internal"
+    return mapping.direction(raw) or "internal"
+
+
+def _result(raw: mapping.Raw) -> str:
+    verdict = mapping.result(raw)
+    return "missed" if verdict == "no answer" else verdict
+
+
+def recording_source(raw: mapping.Raw) -> str | None:
+    """The PBX's URL of the call's recording, when the event names one."""
+    value = str(raw.get("RecordUrl") or "").strip()
+    return value if value.startswith(("http://", "https://")) and len(value) <= 2000 else None
+
+
+async def note_event(
+    session: AsyncSession, event: CallEvent, first_seen: datetime | None, zone: tzinfo
+) -> Call:
+    """The call's row after `event` (created by its first event); `zone`: the PBX's."""
+    raw = event.raw_data
+    call = await repository.call_of(session, event.enterprise_number, event.unique_id)
+    if call is None:
+        call = Call(
+            enterprise_number=event.enterprise_number,
+            unique_id=event.unique_id,
+            extensions=[],
+            started_at=first_seen or event.received_at,
+        )
+        repository.add(session, call)
+    call.direction = call.direction or _direction(raw)
+    call.phone = call.phone or mapping.e164(mapping.customer_phone(raw))
+    call.trunk = call.trunk or (str(raw.get("Trunk") or "") or None)
+    heard = mapping.extensions(raw)
+    if any(number not in call.extensions for number in heard):
+        call.extensions = [*call.extensions, *(n for n in heard if n not in call.extensions)]
+    if event.event_type == "bridge" and call.answered_at is None:
+        call.answered_at = event.received_at
+        call.answered_by = _answerer(raw) or call.answered_by
+    if event.event_type in ("hangup", "download"):
+        _note_end(call, event, zone)
+    await session.flush()
+    return call
+
+
+def _answerer(raw: mapping.Raw) -> str | None:
+    for key in ("ConnectedLineNum", "CallerIDNum"):
+        value = str(raw.get(key) or "")
+        if mapping.is_internal(value):
+            return value
+    return None
+
+
+def _note_end(call: Call, event: CallEvent, zone: tzinfo) -> None:
+    raw = event.raw_data
+    began = call.started_at.astimezone(zone).replace(tzinfo=None) if call.started_at else None
+    moments = mapping.times(raw, began)
+    call.result = _result(raw)
+    call.ended_at = call.ended_at or event.received_at
+    call.talk_seconds = moments.talk_seconds
+    call.total_seconds = moments.waiting_seconds + moments.talk_seconds
+    if mapping.answered(raw):
+        handled = mapping.extensions(raw)
+        call.answered_by = handled[-1] if handled else call.answered_by
+    source = recording_source(raw)
+    if source and call.record_status != "stored":
+        call.record_source = source
+        call.record_status = "pending"
+        call.record_error = None
+        call.record_id = call.record_id or uuid.uuid4()
+
+
+# --- fetching a recording from the PBX ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetched:
+    path: Path
+    content_type: str
+    extension: str
+    size: int
+
+
+async def fetch(client: httpx.AsyncClient, source: str, folder: Path, *, max_bytes: int) -> Fetched:
+    """Download `source` into a file in `folder` and check that it is audio, by its content.
+    Raises PeerUnavailable/PeerTimeout (try again later) or PeerRejected (it never will be)."""
+    if not source.startswith(("http://", "https://")):
+        raise PeerRejected(TARGET, "the recording's address is not an http(s) URL")
+    path = await asyncio.to_thread(_scratch_file, folder)
+    try:
+        size, head = await _download(client, source, path, max_bytes)
+        extension, content_type = sniff(head)
+    except BaseException:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        raise
+    return Fetched(path=path, content_type=content_type, extension=extension, size=size)
+
+
+def _scratch_file(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as handle:
+        return Path(handle.name)
+
+
+async def _download(
+    client: httpx.AsyncClient, source: str, path: Path, max_bytes: int
+) -> tuple[int, bytes]:
+    try:
+        async with client.stream("GET", source) as response:
+            _check_answer(response, max_bytes)
+            size, head = 0, b""
+            async with await anyio.open_file(path, "wb") as out:
+                async for chunk in response.aiter_bytes(_CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise PeerRejected(TARGET, f"the recording is over {max_bytes} bytes")
+                    if len(head) < _SNIFF_BYTES:
+                        head += chunk[: _SNIFF_BYTES - len(head)]
+                    await out.write(chunk)
+    except httpx.TimeoutException:
+        raise PeerTimeout(TARGET, "the PBX did not send the recording in time") from None
+    except httpx.TransportError as error:
+        raise PeerUnavailable(TARGET, f"the PBX is unreachable: {type(error).__name__}") from None
+    if size == 0:
+        raise PeerRejected(TARGET, "the PBX sent an empty recording")
+    return size, head
+
+
+def _check_answer(response: httpx.Response, max_bytes: int) -> None:
+    status = response.status_code
+    if status in (404, 410):
+        raise PeerNotFound(TARGET, "the PBX has no such recording", status_code=status)
+    if status == 429 or status >= 500:
+        raise PeerUnavailable(
+            TARGET,
+            f"the PBX answered {status}",
+            status_code=status,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
+    if not 200 <= status < 300:
+        raise PeerRejected(TARGET, f"the PBX answered {status}", status_code=status)
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise PeerRejected(TARGET, f"the recording is larger than {max_bytes} bytes")
+
+
+def sniff(head: bytes) -> tuple[str, str]:
+    """(extension, content type) of audio recognised by its first bytes; PeerRejected for
+    anything else (an error page, a file of another kind), whatever it is called."""
+    try:
+        matches: list[Any] = puremagic.magic_string(head)
+    except puremagic.PureError:
+        matches = []
+    for match in matches:
+        if match.extension in AUDIO_TYPES:
+            return match.extension, AUDIO_TYPES[match.extension]
+    seen = matches[0].name if matches else "unrecognised content"
+    raise PeerRejected(TARGET, f"the PBX sent no audio recording ({seen})")
+
+
+def storage_key(call: Call, extension: str) -> str:
+    when = call.started_at or datetime.now().astimezone()
+    return f"{call.enterprise_number}/{when:%Y/%m}/{call.record_id}{extension}"
