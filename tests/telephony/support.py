@@ -88,3 +88,37 @@ def register_module(emulator: Any, client_id: str = "0367") -> None:
             },
         },
     )
+
+
+async def settle(runtime: Runtime, timeout: float = 15.0) -> None:
+    """Until every stored event is planned and no delivery is due or on the wire: runs passes of
+    the delivery service beside the app's own (which may hold the planning lock meanwhile)."""
+    import asyncio
+
+    from sqlalchemy import func, or_
+
+    from switchboard.telephony.delivery.tasks import run_once
+    from switchboard.telephony.models import Delivery
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await run_once(runtime)
+        async with runtime.database.transaction() as session:
+            waiting = await session.scalar(
+                select(func.count()).select_from(CallEvent).where(CallEvent.dispatched_at.is_(None))
+            )
+            busy = await session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(
+                    Delivery.status == "pending",
+                    or_(
+                        Delivery.next_attempt_at <= func.now(),
+                        Delivery.lease_until > func.now(),
+                    ),
+                )
+            )
+        if not waiting and not busy:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "deliveries did not settle"
+        await asyncio.sleep(0.05)

@@ -39,6 +39,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_constraint("ck_calls_record_status", "calls", schema="telephony", type_="check")
+    op.drop_constraint(op.f("ck_calls_record_status"), "calls", schema="telephony", type_="check")
     for name, _ in reversed(_COLUMNS):
         op.drop_column("calls", name, schema="telephony")

@@ -66,6 +66,7 @@ class PbxRecordings:
         self.faults = FaultInjector()
         self.journal = RequestJournal()
         self.forgotten: set[str] = set()
+        self.replaced: dict[str, bytes] = {}
         self.app: ASGIApp = SandboxMiddleware(
             Starlette(routes=[Route("/monitor/{name}", self._serve, methods=["GET", "HEAD"])]),
             faults=self.faults,
@@ -79,8 +80,13 @@ class PbxRecordings:
     def forget(self, unique_id: str) -> None:
         self.forgotten.add(unique_id)
 
+    def replace(self, unique_id: str, content: bytes) -> None:
+        """Serve `content` as the call's `.wav` (a broken PBX, or one serving an error page)."""
+        self.replaced[unique_id] = content
+
     def reset(self) -> None:
         self.forgotten.clear()
+        self.replaced.clear()
         self.faults.clear()
         self.journal.clear()
 
@@ -91,4 +97,5 @@ class PbxRecordings:
             return PlainTextResponse("404 Not Found", status_code=404)
         if unique_id in self.forgotten:
             return PlainTextResponse("404 Not Found", status_code=404)
-        return Response(self.recording(unique_id), media_type="audio/x-wav")
+        content = self.replaced.get(unique_id) or self.recording(unique_id)
+        return Response(content, media_type="audio/x-wav")

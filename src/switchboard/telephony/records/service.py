@@ -74,7 +74,8 @@ def check_link(
     key: bytes, record_id: str, expires: int, given: str, *, now: float | None = None
 ) -> LinkState:
     """Forged before expired: an altered expiry is a forgery, not an old link."""
-    if not hmac.compare_digest(signature(key, record_id, expires), given.lower()):
+    expected = signature(key, record_id, expires).encode()
+    if not hmac.compare_digest(expected, given.lower().encode()):
         return "forged"
     if expires < (time.time() if now is None else now):
         return "expired"
