@@ -87,39 +87,65 @@ async def mark_dispatched(session: AsyncSession, ids: Sequence[int]) -> None:
     )
 
 
-async def first_seen(session: AsyncSession, enterprise: str, unique_id: str) -> datetime | None:
-    return await session.scalar(
-        select(CallEvent.received_at)
-        .where(CallEvent.enterprise_number == enterprise, CallEvent.unique_id == unique_id)
-        .order_by(CallEvent.id)
-        .limit(1)
-    )
+_CALLS_SO_FAR = text(
+    """
+    SELECT k.enterprise_number, k.unique_id,
+           (SELECT e.received_at FROM telephony.call_events e
+            WHERE e.enterprise_number = k.enterprise_number AND e.unique_id = k.unique_id
+            ORDER BY e.id LIMIT 1) AS first_seen,
+           EXISTS (SELECT 1 FROM telephony.call_events e
+                   WHERE e.enterprise_number = k.enterprise_number
+                     AND e.unique_id = k.unique_id AND e.event_type = 'hangup') AS hung_up
+    FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(enterprise_number text, unique_id text)
+    """
+)
+
+_PLANNED_KINDS = text(
+    """
+    SELECT d.enterprise_number, d.integration, d.unique_id, d.kind
+    FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(enterprise_number text, unique_id text)
+    JOIN telephony.deliveries d
+      ON d.enterprise_number = k.enterprise_number AND d.unique_id = k.unique_id
+    """
+)
+
+CallKey = tuple[str, str]
 
 
-async def has_hangup(session: AsyncSession, enterprise: str, unique_id: str) -> bool:
-    found = await session.scalar(
-        select(CallEvent.id)
-        .where(
-            CallEvent.enterprise_number == enterprise,
-            CallEvent.unique_id == unique_id,
-            CallEvent.event_type == "hangup",
-        )
-        .limit(1)
-    )
-    return found is not None
+def _keys_json(keys: Sequence[CallKey]) -> str:
+    return orjson.dumps([{"enterprise_number": e, "unique_id": u} for e, u in keys]).decode()
 
 
-async def planned_kinds(
-    session: AsyncSession, enterprise: str, integration: str, unique_id: str
-) -> set[str]:
-    rows = await session.scalars(
-        select(Delivery.kind).where(
-            Delivery.enterprise_number == enterprise,
-            Delivery.integration == integration,
-            Delivery.unique_id == unique_id,
-        )
-    )
-    return set(rows)
+async def calls_so_far(
+    session: AsyncSession, keys: Sequence[CallKey]
+) -> tuple[dict[CallKey, datetime], set[CallKey]]:
+    """For each call: when its first event arrived, and whether a hangup of it is stored."""
+    first_seen: dict[CallKey, datetime] = {}
+    hung_up: set[CallKey] = set()
+    if not keys:
+        return first_seen, hung_up
+    for enterprise, unique_id, first, hangup in await session.execute(
+        _CALLS_SO_FAR, {"keys": _keys_json(keys)}
+    ):
+        if first is not None:
+            first_seen[(enterprise, unique_id)] = first
+        if hangup:
+            hung_up.add((enterprise, unique_id))
+    return first_seen, hung_up
+
+
+async def planned_kinds_of(
+    session: AsyncSession, keys: Sequence[CallKey]
+) -> dict[tuple[str, str, str], set[str]]:
+    """The kinds planned so far, by (enterprise, integration, call)."""
+    planned: dict[tuple[str, str, str], set[str]] = {}
+    if not keys:
+        return planned
+    for enterprise, integration, unique_id, kind in await session.execute(
+        _PLANNED_KINDS, {"keys": _keys_json(keys)}
+    ):
+        planned.setdefault((enterprise, integration, unique_id), set()).add(kind)
+    return planned
 
 
 async def insert_deliveries(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:

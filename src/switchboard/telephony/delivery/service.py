@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.integrations.crm import CallCrm, CallFacts
 from switchboard.telephony.delivery import repository
 from switchboard.telephony.gateway.cache import EnterpriseEntry
-from switchboard.telephony.models import CallEvent
+from switchboard.telephony.models import Call, CallEvent
 from switchboard.telephony.records import service as records
 
 #: Waits after the 1st, 2nd, … failed attempt (then the last one again), before jitter: a CRM
@@ -46,38 +46,70 @@ async def dispatch(
 ) -> int:
     """Update each event's call record and plan its deliveries for every consumer its
     enterprise has enabled, in event order (a call's later event sees what its earlier ones
-    planned). Returns how many were planned."""
-    planned_count = 0
+    planned). A batch costs a fixed number of statements, whatever its size. Returns how many
+    deliveries were planned."""
+    known = await _Known.load(session, events)
+    rows: list[dict[str, Any]] = []
     for event in events:
         entry = await enterprise_of(event.enterprise_number)
         if entry is None or not entry.active:
             continue
-        facts = await _facts_of(session, event, entry, recording_link)
+        facts = await _facts_of(session, event, entry, known, recording_link)
         for name, crm in crms.items():
             if not (crm.always_enabled or entry.enabled(name)):
                 continue
             if facts.event_type == "download" and not crm.always_enabled:
                 continue  # the PBX's copy of a hangup the consumers already had
-            planned_count += await _plan_for(session, facts, crm, entry.config.get(name) or {})
+            rows += _plan_for(facts, crm, entry.config.get(name) or {}, known)
+    await session.flush()  # the call records
+    await repository.insert_deliveries(session, rows)
     await repository.mark_dispatched(session, [event.id for event in events])
-    return planned_count
+    return len(rows)
+
+
+@dataclass
+class _Known:
+    """What the batch's calls already have, read in three statements and kept current as the
+    batch is planned."""
+
+    first_seen: dict[tuple[str, str], datetime]
+    hung_up: set[tuple[str, str]]
+    planned: dict[tuple[str, str, str], set[str]]
+    calls: dict[tuple[str, str], Call]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, events: Sequence[CallEvent]) -> _Known:
+        keys = sorted({(event.enterprise_number, event.unique_id) for event in events})
+        first_seen, hung_up = await repository.calls_so_far(session, keys)
+        return cls(
+            first_seen=first_seen,
+            hung_up=hung_up,
+            planned=await repository.planned_kinds_of(session, keys),
+            calls=await records.calls_of(session, keys),
+        )
 
 
 async def _facts_of(
     session: AsyncSession,
     event: CallEvent,
     entry: EnterpriseEntry,
+    known: _Known,
     recording_link: Callable[[uuid.UUID], str],
 ) -> CallFacts:
-    enterprise, unique_id = event.enterprise_number, event.unique_id
-    first = await repository.first_seen(session, enterprise, unique_id)
+    key = (event.enterprise_number, event.unique_id)
+    first = known.first_seen.get(key, event.received_at)
     event_type = event.event_type
-    if event_type == "download" and not await repository.has_hangup(session, enterprise, unique_id):
+    if event_type == "download" and key not in known.hung_up:
         event_type = "hangup"  # the PBX recovered a hangup that never came: it is the hangup
-    call = await records.note_event(session, event, first, local_zone(entry.time_zone))
+    if event.event_type == "hangup":
+        known.hung_up.add(key)
+    call = records.note_event(
+        session, known.calls.get(key), event, first, local_zone(entry.time_zone)
+    )
+    known.calls[key] = call
     return CallFacts(
-        enterprise_number=enterprise,
-        unique_id=unique_id,
+        enterprise_number=event.enterprise_number,
+        unique_id=event.unique_id,
         event_type=event_type,
         raw=event.raw_data,
         first_seen=pbx_time(first, entry.time_zone),
@@ -100,24 +132,25 @@ def pbx_time(moment: datetime | None, zone_name: str) -> datetime | None:
     return moment.astimezone(local_zone(zone_name)).replace(tzinfo=None)
 
 
-async def _plan_for(
-    session: AsyncSession, facts: CallFacts, crm: CallCrm, config: Mapping[str, Any]
-) -> int:
+def _plan_for(
+    facts: CallFacts, crm: CallCrm, config: Mapping[str, Any], known: _Known
+) -> list[dict[str, Any]]:
     enterprise, unique_id = facts.enterprise_number, facts.unique_id
-    kinds = await repository.planned_kinds(session, enterprise, crm.name, unique_id)
-    planned = crm.plan(replace(facts, planned=frozenset(kinds)), config)
-    await repository.insert_deliveries(
-        session,
-        [
-            {
-                "enterprise_number": enterprise,
-                "integration": crm.name,
-                "unique_id": unique_id,
-                "kind": item.kind,
-                "order_key": order_key(enterprise, crm.name, unique_id, item.lane),
-                "payload": dict(item.payload),
-            }
-            for item in planned
-        ],
-    )
-    return len(planned)
+    kinds = known.planned.setdefault((enterprise, crm.name, unique_id), set())
+    planned = [
+        item
+        for item in crm.plan(replace(facts, planned=frozenset(kinds)), config)
+        if item.kind not in kinds
+    ]
+    kinds.update(item.kind for item in planned)
+    return [
+        {
+            "enterprise_number": enterprise,
+            "integration": crm.name,
+            "unique_id": unique_id,
+            "kind": item.kind,
+            "order_key": order_key(enterprise, crm.name, unique_id, item.lane),
+            "payload": dict(item.payload),
+        }
+        for item in planned
+    ]

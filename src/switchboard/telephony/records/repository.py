@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.telephony.models import Call
+
+
+async def calls_of(
+    session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Call]:
+    """The records of these calls that exist, by (enterprise, unique id)."""
+    if not keys:
+        return {}
+    rows = await session.scalars(
+        select(Call).where(tuple_(Call.enterprise_number, Call.unique_id).in_(list(keys)))
+    )
+    return {(call.enterprise_number, call.unique_id): call for call in rows}
 
 
 async def call_of(session: AsyncSession, enterprise: str, unique_id: str) -> Call | None:

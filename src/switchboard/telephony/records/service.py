@@ -16,6 +16,7 @@ import hmac
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -102,12 +103,22 @@ def recording_source(raw: mapping.Raw) -> str | None:
     return value if value.startswith(("http://", "https://")) and len(value) <= 2000 else None
 
 
-async def note_event(
-    session: AsyncSession, event: CallEvent, first_seen: datetime | None, zone: tzinfo
+async def calls_of(
+    session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Call]:
+    return await repository.calls_of(session, keys)
+
+
+def note_event(
+    session: AsyncSession,
+    call: Call | None,
+    event: CallEvent,
+    first_seen: datetime | None,
+    zone: tzinfo,
 ) -> Call:
-    """The call's row after `event` (created by its first event); `zone`: the PBX's."""
+    """The call's record after `event`: `call` changed, or a new one added to the session for
+    the call's first event. `zone`: the PBX's."""
     raw = event.raw_data
-    call = await repository.call_of(session, event.enterprise_number, event.unique_id)
     if call is None:
         call = Call(
             enterprise_number=event.enterprise_number,
@@ -127,7 +138,6 @@ async def note_event(
         call.answered_by = _answerer(raw) or call.answered_by
     if event.event_type in ("hangup", "download"):
         _note_end(call, event, zone)
-    await session.flush()
     return call
 
 
