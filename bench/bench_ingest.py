@@ -189,6 +189,7 @@ def main() -> int:
             "ACCESS_LOG": "errors",
             "REDIS_URL": "",
             "DB_POOL_SIZE": "10",
+            "TELEPHONY_DELIVERY_IN_API": os.environ.get("TELEPHONY_DELIVERY_IN_API", "true"),
         }
         with process(PYTHON, "-m", "switchboard", "serve", "--port", str(port), env=env) as api:
             wait_until_up(f"http://127.0.0.1:{port}/api/health", api)

@@ -28,5 +28,5 @@ MODULE = DomainModule(
     ),
     settings=TelephonySettings,
     asgi_middleware=(IngestFastPath,),
-    api_watchers=(gateway.keep_cache_current, gateway.maintain_cache, delivery.keep_delivering),
+    api_watchers=(gateway.keep_cache_current, gateway.maintain_cache, delivery.deliver_in_api),
 )

@@ -12,10 +12,20 @@ from switchboard.core.settings import SettingsSection
 
 class TelephonySettings(SettingsSection):
     # --- ingest: group commit of the PBX's events -------------------------------------------
-    #: Events arriving together are written in one statement: at most this many …
+    #: Events arriving while the writer's connections are busy go together in one statement: at
+    #: most this many.
     ingest_batch_max: int = Field(256, ge=1, le=5000, validation_alias="INGEST_BATCH_MAX")
-    #: … gathered for at most this long after the first one (an answer waits for its commit).
-    ingest_batch_wait_ms: float = Field(2.0, ge=0, le=100, validation_alias="INGEST_BATCH_WAIT_MS")
+    #: The writer's own connections (statements in flight at once).
+    ingest_connections: int = Field(2, ge=1, le=32, validation_alias="INGEST_CONNECTIONS")
+    #: Extra time a write waits for more events to join (0: none; the batches grow with the
+    #: load by themselves).
+    ingest_batch_wait_ms: float = Field(0.0, ge=0, le=100, validation_alias="INGEST_BATCH_WAIT_MS")
+
+    # --- where the delivery service runs -----------------------------------------------------
+    #: API processes also run the delivery service (plans and sends what CRMs and chats are
+    #: owed). Off: they only take events, and `switchboard telephony-deliver` processes (or the
+    #: worker) deliver; for PBXs sending thousands of events a second.
+    telephony_delivery_in_api: bool = Field(True, validation_alias="TELEPHONY_DELIVERY_IN_API")
 
     # --- the integration cache (seed 003: TTL 90 s, full refresh every 180–300 s) ------------
     integration_cache_ttl_seconds: float = Field(

@@ -24,6 +24,7 @@ from switchboard.telephony.delivery import repository, service
 from switchboard.telephony.gateway.tasks import Gateway
 from switchboard.telephony.ingest.repository import EVENTS_CHANNEL
 from switchboard.telephony.records.tasks import Recorder, Recordings
+from switchboard.telephony.settings import TelephonySettings
 
 if TYPE_CHECKING:
     from switchboard.runtime import Runtime
@@ -184,6 +185,14 @@ async def run_once(runtime: Runtime, *, only: str | None = None) -> dict[str, in
             totals[outcome] = totals.get(outcome, 0) + count
         if not planned and not counts:
             return totals
+
+
+async def deliver_in_api(runtime: Runtime) -> None:
+    """An API process's delivery service, unless TELEPHONY_DELIVERY_IN_API is off."""
+    if TelephonySettings.of(runtime.settings).telephony_delivery_in_api:
+        await keep_delivering(runtime)
+    else:
+        log.info("telephony delivery is left to telephony-deliver processes")
 
 
 async def keep_delivering(runtime: Runtime, *, only: str | None = None) -> None:
