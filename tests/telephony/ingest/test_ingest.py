@@ -122,3 +122,53 @@ async def test_the_fast_path_is_counted_as_the_route_and_leaves_refusals_to_it(
     answered = 'switchboard_http_requests_total{method="POST",route="/dial",status="200"} 3.0'
     assert answered in metrics
     assert 'route="/dial",status="401"} 1.0' in metrics
+
+
+async def test_the_writer_survives_its_connections_being_killed(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """The event writer keeps connections of its own; when the database drops them (a restart,
+    an administrator), the next event is written on a new one instead of failing."""
+    import psycopg
+
+    await add_enterprise(runtime)
+    first = await asyncio.gather(
+        *(client.post("/dial", json=dial(f"1732960001.{n}")) for n in range(20))
+    )
+    assert {r.status_code for r in first} == {200}
+    url = runtime.database.url
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+        cursor = await admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND query LIKE '%INSERT INTO telephony.call_events%'"
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    assert row[0] >= 1  # the writer's idle connections, last seen running the INSERT
+    again = await client.post("/dial", json=dial("1732960002.1"))
+    assert again.status_code == 200, again.text
+    assert again.json() == {"status": "ok", "stored": True}
+    assert len(await stored_events(runtime)) == 21
+
+
+async def test_a_stopped_database_is_503_and_the_event_is_taken_once_it_is_back(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """With every connection refused, the PBX is told to retry (503, nothing half-stored); the
+    retry after the database returns is stored once."""
+    from switchboard.telephony.ingest.service import EventWriter
+
+    await add_enterprise(runtime)
+    assert (await client.post("/dial", json=dial("1732960003.0"))).status_code == 200
+    writer = runtime.extension(EventWriter)
+    writer.url, real = "postgresql://postgres@127.0.0.1:1/nowhere", writer.url
+    for connection in writer._idle:  # the database "goes away" with the connections it had
+        await connection.close()
+    refused = await client.post("/dial", json=dial("1732960003.1"))
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"] == "database_unavailable"
+    writer.url = real
+    retried = await client.post("/dial", json=dial("1732960003.1"))
+    assert retried.json() == {"status": "ok", "stored": True}
+    assert [e.unique_id for e in await stored_events(runtime)] == ["1732960003.0", "1732960003.1"]

@@ -15,9 +15,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+import psycopg
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from switchboard.core.errors import is_database_outage
 from switchboard.telephony.gateway.tasks import Gateway
 from switchboard.telephony.ingest.schemas import AsteriskEvent
 from switchboard.telephony.ingest.service import EVENT_TYPES, EventWriter, store_event
@@ -62,9 +64,14 @@ class IngestFastPath:
         enterprise = await runtime.extension(Gateway).cache.by_token(event.token)
         if enterprise is None or not enterprise.active:
             return None
-        return await store_event(
-            runtime.extension(EventWriter), enterprise.number, event_type, event
-        )
+        try:
+            return await store_event(
+                runtime.extension(EventWriter), enterprise.number, event_type, event
+            )
+        except psycopg.Error as error:
+            if is_database_outage(error):
+                return None  # the regular route tries again, and answers 503 as every route does
+            raise
 
 
 async def _read(receive: Receive) -> tuple[bytes, bool]:
