@@ -2,8 +2,12 @@
 
 `switchboard serve` (one uvicorn process, every middleware, the API pinned to CPU 0) takes dial
 events of one enterprise, each a new call (a new `UniqueId`), from this process's raw-socket
-clients (pinned to CPU 1, with PostgreSQL). Every answer comes after the event's commit (group
-commit: events arriving together share one INSERT and one commit). Two phases:
+clients (pinned to CPU 1, with PostgreSQL). The enterprise has RetailCRM on, and the RetailCRM
+emulator (`switchboard sandbox`) answers every request 300 ms late. Every answer comes after the
+event's commit (group commit: events arriving together share one INSERT). `--delivery separate`
+(the default) runs the delivery service in a `switchboard telephony-deliver` process beside the
+API (`TELEPHONY_DELIVERY_IN_API=false`, as docs/operations.md advises for busy PBXs); `--delivery
+api` runs it inside the API process. Two phases:
 
 1. paced: `--rate` events a second (1,500) spread over 64 keep-alive connections, for
    `--seconds`; latency percentiles of the answers;
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import sys
@@ -24,14 +29,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import orjson
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_call_popup import add_enterprise, five_free_ports, register_module
 from bench.common import PYTHON, bench_database, free_port, process, wait_until_up
 
-TOKEN = "bench-pbx-token"  # noqa: S105 - the bench enterprise's own token
+TOKEN = "bench-pbx-token"  # noqa: S105 - the bench enterprise's own token (as bench_call_popup's)
 CONNECTIONS = 64
 TARGET_P99_MS = 10.0
 TARGET_RATE = 1500.0
@@ -141,18 +148,6 @@ def _pin(api: int) -> None:
     os.sched_setaffinity(0, {1})
 
 
-def _add_enterprise(database_url: str) -> None:
-    import hashlib
-
-    digest = hashlib.sha256(TOKEN.encode()).hexdigest()
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute(
-            "INSERT INTO telephony.enterprises (number, name, token_digest) "
-            "VALUES ('0367', 'Bench', %s)",
-            (digest,),
-        )
-
-
 def _stored(database_url: str) -> int:
     with psycopg.connect(database_url) as connection:
         row = connection.execute("SELECT count(*) FROM telephony.call_events").fetchone()
@@ -172,38 +167,79 @@ def report(title: str, result: Result) -> None:
     )
 
 
+def _pin_to(pid: int, cpu: int) -> None:
+    if len(os.sched_getaffinity(0)) >= 2:
+        os.sched_setaffinity(pid, {cpu})
+
+
+def _deliveries(database_url: str) -> dict[str, int]:
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT status, count(*) FROM telephony.deliveries GROUP BY status"
+        ).fetchall()
+    return {str(status): int(count) for status, count in rows}
+
+
+def _measure(port: int, rate: float, seconds: float) -> tuple[Result, Result]:
+    numbers = itertools.count()
+    asyncio.run(_run(port, numbers, 2.0, rate))  # warm-up
+    paced = asyncio.run(_run(port, numbers, seconds, rate))
+    saturated = asyncio.run(_run(port, numbers, seconds / 2, None))
+    return paced, saturated
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=TARGET_RATE)
+    parser.add_argument("--delivery", choices=("separate", "api"), default="separate")
     options, _ = parser.parse_known_args()
+    separate = options.delivery == "separate"
     with bench_database() as database_url:
-        _add_enterprise(database_url)
-        port = free_port()
-        env = {
-            "DATABASE_URL": database_url,
-            "LOAD_DICTS_ON_START": "false",
-            "RATE_LIMIT_PER_MINUTE": "0",
-            "LOG_FORMAT": "json",
-            "LOG_LEVEL": "WARNING",
-            "ACCESS_LOG": "errors",
-            "REDIS_URL": "",
-            "DB_POOL_SIZE": "10",
-            "TELEPHONY_DELIVERY_IN_API": os.environ.get("TELEPHONY_DELIVERY_IN_API", "true"),
-        }
-        with process(PYTHON, "-m", "switchboard", "serve", "--port", str(port), env=env) as api:
-            wait_until_up(f"http://127.0.0.1:{port}/api/health", api)
-            _pin(api.pid)
-            numbers = itertools.count()
-            asyncio.run(_run(port, numbers, 2.0, options.rate))  # warm-up
-            paced = asyncio.run(_run(port, numbers, options.seconds, options.rate))
-            saturated = asyncio.run(_run(port, numbers, options.seconds / 2, None))
+        sandbox_port = five_free_ports()
+        crm_url = f"http://127.0.0.1:{sandbox_port + 2}"
+        with process(
+            PYTHON, "-m", "switchboard", "sandbox", "--port", str(sandbox_port), "--empty"
+        ) as sandbox:
+            wait_until_up(f"{crm_url}/__sandbox__/faults", sandbox)
+            _pin_to(sandbox.pid, 1)
+            register_module(crm_url)
+            add_enterprise(database_url, crm_url)
+            httpx.post(
+                f"{crm_url}/__sandbox__/faults", json={"path": "/api/*", "latency": 0.3}, timeout=5
+            ).raise_for_status()
+            port = free_port()
+            env = {
+                "DATABASE_URL": database_url,
+                "LOAD_DICTS_ON_START": "false",
+                "RATE_LIMIT_PER_MINUTE": "0",
+                "LOG_FORMAT": "json",
+                "LOG_LEVEL": "WARNING",
+                "ACCESS_LOG": "errors",
+                "REDIS_URL": "",
+                "DB_POOL_SIZE": "10",
+                "TELEPHONY_DELIVERY_IN_API": "false" if separate else "true",
+            }
+            serve = (PYTHON, "-m", "switchboard", "serve", "--port", str(port))
+            deliver = (PYTHON, "-m", "switchboard", "telephony-deliver")
+            with contextlib.ExitStack() as running:
+                api = running.enter_context(process(*serve, env=env))
+                if separate:
+                    delivery = running.enter_context(process(*deliver, env=env))
+                    _pin_to(delivery.pid, 1)
+                wait_until_up(f"http://127.0.0.1:{port}/api/health", api)
+                _pin(api.pid)
+                paced, saturated = _measure(port, options.rate, options.seconds)
         stored = _stored(database_url)
+        deliveries = _deliveries(database_url)
+    where = "a telephony-deliver process beside it" if separate else "inside the API process"
     print(f"POST /dial, one process, {CONNECTIONS} connections, every answer after its commit")
+    print(f"  RetailCRM on (answering in 300 ms); delivery service: {where}")
     report(f"paced at {options.rate:.0f} events/s", paced)
     report("saturation (each connection posts again when answered)", saturated)
     answered_stored = paced.stored + saturated.stored
     print(f"  events in the database: {stored} (answered as stored in the phases and warm-up)")
+    print(f"  RetailCRM deliveries by status when the load stopped: {deliveries}")
     rate = len(saturated.latencies) / saturated.seconds
     met = (
         paced.errors == 0

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ def is_internal(number: str | None) -> bool:
     return bool(number) and bool(_INTERNAL.match(str(number)))
 
 
+@functools.lru_cache(maxsize=8192)  # the same customers call again and again
 def e164(number: str | None) -> str | None:
     """`375291234567`, `+375 29 123-45-67` → `+375291234567`; None for no number."""
     if not number:

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.integrations.crm import CallCrm, CallFacts
 from switchboard.telephony.delivery import repository
 from switchboard.telephony.gateway.cache import EnterpriseEntry
-from switchboard.telephony.models import Call, CallEvent
+from switchboard.telephony.models import CallEvent
 from switchboard.telephony.records import service as records
+from switchboard.telephony.records.schemas import CallRecord
 
 #: Waits after the 1st, 2nd, … failed attempt (then the last one again), before jitter: a CRM
 #: that is down for a minute gets its calls within seconds of coming back.
@@ -54,14 +55,14 @@ async def dispatch(
         entry = await enterprise_of(event.enterprise_number)
         if entry is None or not entry.active:
             continue
-        facts = await _facts_of(session, event, entry, known, recording_link)
+        facts = _facts_of(event, entry, known, recording_link)
         for name, crm in crms.items():
             if not (crm.always_enabled or entry.enabled(name)):
                 continue
             if facts.event_type == "download" and not crm.always_enabled:
                 continue  # the PBX's copy of a hangup the consumers already had
             rows += _plan_for(facts, crm, entry.config.get(name) or {}, known)
-    await session.flush()  # the call records
+    await records.save(session, list(known.calls.values()))
     await repository.insert_deliveries(session, rows)
     await repository.mark_dispatched(session, [event.id for event in events])
     return len(rows)
@@ -75,7 +76,7 @@ class _Known:
     first_seen: dict[tuple[str, str], datetime]
     hung_up: set[tuple[str, str]]
     planned: dict[tuple[str, str, str], set[str]]
-    calls: dict[tuple[str, str], Call]
+    calls: dict[tuple[str, str], CallRecord]
 
     @classmethod
     async def load(cls, session: AsyncSession, events: Sequence[CallEvent]) -> _Known:
@@ -89,8 +90,7 @@ class _Known:
         )
 
 
-async def _facts_of(
-    session: AsyncSession,
+def _facts_of(
     event: CallEvent,
     entry: EnterpriseEntry,
     known: _Known,
@@ -103,9 +103,7 @@ async def _facts_of(
         event_type = "hangup"  # the PBX recovered a hangup that never came: it is the hangup
     if event.event_type == "hangup":
         known.hung_up.add(key)
-    call = records.note_event(
-        session, known.calls.get(key), event, first, local_zone(entry.time_zone)
-    )
+    call = records.note_event(known.calls.get(key), event, first, local_zone(entry.time_zone))
     known.calls[key] = call
     return CallFacts(
         enterprise_number=event.enterprise_number,

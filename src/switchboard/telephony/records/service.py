@@ -37,6 +37,7 @@ from switchboard.core.http.errors import (
 from switchboard.integrations.retailcrm import mapping
 from switchboard.telephony.models import Call, CallEvent
 from switchboard.telephony.records import repository
+from switchboard.telephony.records.schemas import CallRecord
 
 TARGET = "PBX"
 #: The signing key's purpose (`SecretBox.signing_key`): a recording link and nothing else.
@@ -105,40 +106,38 @@ def recording_source(raw: mapping.Raw) -> str | None:
 
 async def calls_of(
     session: AsyncSession, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], Call]:
-    return await repository.calls_of(session, keys)
+) -> dict[tuple[str, str], CallRecord]:
+    return await repository.records_of(session, keys)
+
+
+async def save(session: AsyncSession, records: Sequence[CallRecord]) -> None:
+    await repository.save_records(session, records)
 
 
 def note_event(
-    session: AsyncSession,
-    call: Call | None,
-    event: CallEvent,
-    first_seen: datetime | None,
-    zone: tzinfo,
-) -> Call:
-    """The call's record after `event`: `call` changed, or a new one added to the session for
-    the call's first event. `zone`: the PBX's."""
+    record: CallRecord | None, event: CallEvent, first_seen: datetime | None, zone: tzinfo
+) -> CallRecord:
+    """The call's record after `event` (a new one for the call's first event). `zone`: the
+    PBX's."""
     raw = event.raw_data
-    if call is None:
-        call = Call(
+    if record is None:
+        record = CallRecord(
             enterprise_number=event.enterprise_number,
             unique_id=event.unique_id,
-            extensions=[],
             started_at=first_seen or event.received_at,
         )
-        repository.add(session, call)
-    call.direction = call.direction or _direction(raw)
-    call.phone = call.phone or mapping.e164(mapping.customer_phone(raw))
-    call.trunk = call.trunk or (str(raw.get("Trunk") or "") or None)
+    record.direction = record.direction or _direction(raw)
+    record.phone = record.phone or mapping.e164(mapping.customer_phone(raw))
+    record.trunk = record.trunk or (str(raw.get("Trunk") or "") or None)
     heard = mapping.extensions(raw)
-    if any(number not in call.extensions for number in heard):
-        call.extensions = [*call.extensions, *(n for n in heard if n not in call.extensions)]
-    if event.event_type == "bridge" and call.answered_at is None:
-        call.answered_at = event.received_at
-        call.answered_by = _answerer(raw) or call.answered_by
+    if any(number not in record.extensions for number in heard):
+        record.extensions = [*record.extensions, *(n for n in heard if n not in record.extensions)]
+    if event.event_type == "bridge" and record.answered_at is None:
+        record.answered_at = event.received_at
+        record.answered_by = _answerer(raw) or record.answered_by
     if event.event_type in ("hangup", "download"):
-        _note_end(call, event, zone)
-    return call
+        _note_end(record, event, zone)
+    return record
 
 
 def _answerer(raw: mapping.Raw) -> str | None:
@@ -149,7 +148,7 @@ def _answerer(raw: mapping.Raw) -> str | None:
     return None
 
 
-def _note_end(call: Call, event: CallEvent, zone: tzinfo) -> None:
+def _note_end(call: CallRecord, event: CallEvent, zone: tzinfo) -> None:
     raw = event.raw_data
     began = call.started_at.astimezone(zone).replace(tzinfo=None) if call.started_at else None
     moments = mapping.times(raw, began)
