@@ -46,7 +46,13 @@ _CLAIM_DUE = text(
     SET lease_until = now() + make_interval(secs => :lease), attempts = t.attempts + 1
     FROM due WHERE t.id = due.id
     RETURNING t.id, t.enterprise_number, t.integration, t.unique_id, t.kind, t.payload,
-              t.attempts, t.order_key
+              t.attempts, t.order_key,
+              -- what the adapter may need of the call's earlier deliveries (a message id)
+              (SELECT coalesce(jsonb_object_agg(e.kind, coalesce(e.result, CAST('{}' AS jsonb))),
+                               CAST('{}' AS jsonb))
+               FROM telephony.deliveries e
+               WHERE e.order_key = t.order_key AND e.id < t.id AND e.status = 'done')
+              AS earlier
     """
 )
 
@@ -185,16 +191,6 @@ async def settle(
 
 async def add_log(session: AsyncSession, **fields: Any) -> None:
     session.add(IntegrationLog(**fields))
-
-
-async def earlier_results(session: AsyncSession, order_key: str, before: int) -> dict[str, Any]:
-    """The results of a call's deliveries to one CRM done before `before`, by kind."""
-    rows = await session.execute(
-        select(Delivery.kind, Delivery.result).where(
-            Delivery.order_key == order_key, Delivery.id < before, Delivery.status == "done"
-        )
-    )
-    return {kind: result or {} for kind, result in rows.all()}
 
 
 async def listen(connection: Any, channel: str) -> None:

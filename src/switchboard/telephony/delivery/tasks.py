@@ -107,9 +107,7 @@ async def _deliver(runtime: Runtime, crms: Mapping[str, CallCrm], row: Any) -> s
             raise _Disabled()
         if not (crm.always_enabled or entry.enabled(row.integration)):
             raise _Disabled()
-        async with runtime.database.transaction() as session:
-            earlier = await repository.earlier_results(session, row.order_key, row.id)
-        answer = await crm.deliver(row.enterprise_number, config, planned, earlier)
+        answer = await crm.deliver(row.enterprise_number, config, planned, row.earlier or {})
     except _Disabled:
         async with runtime.database.transaction() as session:
             await repository.settle(session, row.id, status="cancelled", error="integration off")
