@@ -387,3 +387,57 @@ async def test_recordings_kept_in_an_s3_bucket_are_served_by_a_short_presigned_r
         played = await outside.get(presigned)
     assert played.status_code == 200
     assert played.content == recording
+
+
+async def test_a_recording_stored_meanwhile_stays_stored_when_the_dispatcher_saves_the_call(
+    runtime: Runtime,
+) -> None:
+    """The dispatcher and the fetcher write the same row: the dispatcher read the call while
+    its recording was pending, the fetcher stored it, then the dispatcher saves its copy."""
+    from switchboard.telephony.records import repository
+    from switchboard.telephony.records.schemas import CallRecord
+
+    await add_enterprise(runtime)
+    copy = CallRecord(
+        enterprise_number="0367",
+        unique_id="1796000000.1",
+        started_at=datetime.now(UTC),
+        record_id=uuid.uuid4(),
+        record_source="http://pbx.test/monitor/1796000000.1.wav",
+        record_status="pending",
+    )
+    async with runtime.database.transaction() as session:
+        await repository.save_records(session, [copy])
+    call = await _call(runtime, copy.unique_id)
+    async with runtime.database.transaction() as session:
+        await repository.mark_stored(
+            session, call.id, key="k.wav", content_type="audio/wav", size=9
+        )
+    copy.result = "answered"
+    async with runtime.database.transaction() as session:
+        await repository.save_records(session, [copy])
+    call = await _call(runtime, copy.unique_id)
+    assert (call.result, call.record_status, call.record_path) == ("answered", "stored", "k.wav")
+
+
+async def test_an_api_process_can_leave_delivery_to_other_processes(
+    runtime_factory: Any,
+    client_factory: Any,
+    retailcrm: RunningRetailCrm,
+    pbx_recordings: RunningPbxRecordings,
+) -> None:
+    """TELEPHONY_DELIVERY_IN_API=false: the API only takes events; a delivery service
+    elsewhere (here: a pass of it) plans and sends them."""
+    runtime = await runtime_factory(PUBLIC_URL=PUBLIC, TELEPHONY_DELIVERY_IN_API="false")
+    client = await client_factory(runtime)
+    await add_enterprise(runtime, integrations=retailcrm_config(retailcrm.url, RETAILCRM_API_KEY))
+    register_module(retailcrm.emulator)
+    scenario = _generator(pbx_recordings).scenario("incoming_answered", at=WHEN)
+    await _play(client, scenario)
+    await asyncio.sleep(1.5)  # longer than the delivery service's poll: nothing happens
+    async with runtime.database.transaction() as session:
+        planned = await session.scalar(select(func.count()).select_from(Delivery))
+    assert planned == 0
+    assert retailcrm.emulator.store.uploaded_calls() == []
+    await settle(runtime)
+    assert len(retailcrm.emulator.store.uploaded_calls()) == 1
