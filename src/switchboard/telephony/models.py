@@ -170,6 +170,7 @@ class Delivery(Base):
         Index(
             "ix_deliveries_due",
             "next_attempt_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_deliveries_order", "order_key", "id"),
