@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import socket
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -90,6 +93,24 @@ def register_module(crm_url: str) -> None:
     answer.raise_for_status()
 
 
+@contextlib.contextmanager
+def retailcrm_sandbox(
+    database_url: str, *, latency: float
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`switchboard sandbox` in its own process, its RetailCRM answering `latency` s late, and
+    the bench enterprise using it: (RetailCRM's URL, the process)."""
+    port = five_free_ports()
+    crm_url = f"http://127.0.0.1:{port + 2}"
+    with process(PYTHON, "-m", "switchboard", "sandbox", "--port", str(port), "--empty") as sandbox:
+        wait_until_up(f"{crm_url}/__sandbox__/faults", sandbox)
+        register_module(crm_url)
+        add_enterprise(database_url, crm_url)
+        httpx.post(
+            f"{crm_url}/__sandbox__/faults", json={"path": "/api/*", "latency": latency}, timeout=5
+        ).raise_for_status()
+        yield crm_url, sandbox
+
+
 async def play(api_url: str, rate: float, seconds: float) -> dict[str, float]:
     sent: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
@@ -139,36 +160,26 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     options, _ = parser.parse_known_args()
-    with bench_database() as database_url:
-        port = five_free_ports()
-        crm_url = f"http://127.0.0.1:{port + 2}"
-        with process(
-            PYTHON, "-m", "switchboard", "sandbox", "--port", str(port), "--empty"
-        ) as sandbox:
-            wait_until_up(f"{crm_url}/__sandbox__/faults", sandbox)
-            register_module(crm_url)
-            add_enterprise(database_url, crm_url)
-            httpx.post(
-                f"{crm_url}/__sandbox__/faults", json={"path": "/api/*", "latency": 0.02}, timeout=5
-            ).raise_for_status()
-            api_port = free_port()
-            env = {
-                "DATABASE_URL": database_url,
-                "LOAD_DICTS_ON_START": "false",
-                "RATE_LIMIT_PER_MINUTE": "0",
-                "LOG_LEVEL": "WARNING",
-                "ACCESS_LOG": "errors",
-                "REDIS_URL": "",
-                "EVENT_BUS": "postgres",
-            }
-            with process(
-                PYTHON, "-m", "switchboard", "serve", "--port", str(api_port), env=env
-            ) as api:
-                api_url = f"http://127.0.0.1:{api_port}"
-                wait_until_up(f"{api_url}/api/health", api)
-                time.sleep(1.0)  # the cache's watcher and the delivery service start listening
-                sent = asyncio.run(play(api_url, options.rate, options.seconds))
-                seen = arrivals(crm_url, len(sent))
+    with (
+        bench_database() as database_url,
+        retailcrm_sandbox(database_url, latency=0.02) as (crm_url, _),
+    ):
+        api_port = free_port()
+        env = {
+            "DATABASE_URL": database_url,
+            "LOAD_DICTS_ON_START": "false",
+            "RATE_LIMIT_PER_MINUTE": "0",
+            "LOG_LEVEL": "WARNING",
+            "ACCESS_LOG": "errors",
+            "REDIS_URL": "",
+            "EVENT_BUS": "postgres",
+        }
+        with process(PYTHON, "-m", "switchboard", "serve", "--port", str(api_port), env=env) as api:
+            api_url = f"http://127.0.0.1:{api_port}"
+            wait_until_up(f"{api_url}/api/health", api)
+            time.sleep(1.0)  # the cache's watcher and the delivery service start listening
+            sent = asyncio.run(play(api_url, options.rate, options.seconds))
+            seen = arrivals(crm_url, len(sent))
     latencies = sorted((min(seen[uid]) - at) * 1000 for uid, at in sent.items() if uid in seen)
     twice = sum(1 for times in seen.values() if len(times) > 1)
     missing = len(sent) - len(latencies)

@@ -29,13 +29,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import orjson
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_call_popup import add_enterprise, five_free_ports, register_module
+from bench.bench_call_popup import retailcrm_sandbox
 from bench.common import PYTHON, bench_database, free_port, process, wait_until_up
 
 TOKEN = "bench-pbx-token"  # noqa: S105 - the bench enterprise's own token (as bench_call_popup's)
@@ -200,18 +199,8 @@ def main() -> int:
     options, _ = parser.parse_known_args()
     separate = options.delivery == "separate"
     with bench_database() as database_url:
-        sandbox_port = five_free_ports()
-        crm_url = f"http://127.0.0.1:{sandbox_port + 2}"
-        with process(
-            PYTHON, "-m", "switchboard", "sandbox", "--port", str(sandbox_port), "--empty"
-        ) as sandbox:
-            wait_until_up(f"{crm_url}/__sandbox__/faults", sandbox)
+        with retailcrm_sandbox(database_url, latency=0.3) as (_, sandbox):
             _pin_to(sandbox.pid, 1, nice=10)
-            register_module(crm_url)
-            add_enterprise(database_url, crm_url)
-            httpx.post(
-                f"{crm_url}/__sandbox__/faults", json={"path": "/api/*", "latency": 0.3}, timeout=5
-            ).raise_for_status()
             port = free_port()
             env = {
                 "DATABASE_URL": database_url,

@@ -16,7 +16,13 @@ from switchboard.sandbox.faults import Fault
 from switchboard.sandbox.pytest_plugin import RETAILCRM_API_KEY, RunningRetailCrm
 from switchboard.telephony.delivery.tasks import run_once
 from switchboard.telephony.models import CallEvent, Delivery, IntegrationLog
-from tests.telephony.support import TOKEN, add_enterprise, register_module, retailcrm_config
+from tests.telephony.support import (
+    TOKEN,
+    add_enterprise,
+    register_module,
+    retailcrm_config,
+    settle,
+)
 
 WHEN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
@@ -35,27 +41,6 @@ async def _play(client: httpx.AsyncClient, scenario: CallScenario) -> None:
     for event in scenario.events:
         response = await client.post(event.path, json=event.payload)
         assert response.status_code == 200, response.text
-
-
-async def _settled(runtime: Runtime, timeout: float = 10.0) -> None:
-    """Until every stored event is planned and nothing is due: the app's own delivery service
-    runs meanwhile (this also runs a pass, so a test need not wait for its next wake-up)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        await run_once(runtime)
-        async with runtime.database.transaction() as session:
-            waiting = await session.scalar(
-                select(func.count()).select_from(CallEvent).where(CallEvent.dispatched_at.is_(None))
-            )
-            due = await session.scalar(
-                select(func.count())
-                .select_from(Delivery)
-                .where(Delivery.status == "pending", Delivery.next_attempt_at <= func.now())
-            )
-        if not waiting and not due:
-            return
-        assert asyncio.get_running_loop().time() < deadline, "deliveries did not settle"
-        await asyncio.sleep(0.05)
 
 
 async def _undispatched(runtime: Runtime) -> int:
@@ -80,8 +65,8 @@ async def test_an_answered_incoming_call_pops_up_then_lands_in_the_history(
     scenario = _generator().scenario("incoming_answered", at=WHEN)
 
     await _play(client, scenario)
-    await _settled(runtime)
-    await _settled(runtime)  # nothing twice
+    await settle(runtime)
+    await settle(runtime)  # nothing twice
     assert [d.status for d in await _deliveries(runtime)] == ["done"] * 3
 
     events = [received.event for received in retailcrm.emulator.store.call_events()]
@@ -117,7 +102,7 @@ async def test_a_missed_call_is_dated_when_it_rang_and_internal_calls_stay_out(
     internal = generator.scenario("internal", at=WHEN)
     await _play(client, missed)
     await _play(client, internal)
-    await _settled(runtime)
+    await settle(runtime)
 
     [uploaded] = retailcrm.emulator.store.uploaded_calls()
     assert uploaded.call["externalId"] == missed.unique_id
@@ -139,7 +124,7 @@ async def test_a_hangup_without_a_dial_pops_up_a_synthetic_dial_first(
     await _setup(runtime, retailcrm)
     scenario = _generator().scenario("hangup_only", at=WHEN)
     await _play(client, scenario)
-    await _settled(runtime)
+    await settle(runtime)
     events = [received.event for received in retailcrm.emulator.store.call_events()]
     assert [event["type"] for event in events] == ["in", "hangup"]
     first = (await _deliveries(runtime))[0]
