@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.core.settings import AccessLog, BusBackend, Environment, LogFormat
 from switchboard.integrations.settings import IntegrationSettings
+from switchboard.messenger.settings import MessengerSettings
 from switchboard.telephony.settings import TelephonySettings
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 
-class Settings(TelephonySettings, ConsultationSettings, IntegrationSettings):
+class Settings(MessengerSettings, TelephonySettings, ConsultationSettings, IntegrationSettings):
     """Everything a process of the platform can be told."""
 
 

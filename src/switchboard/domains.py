@@ -19,6 +19,7 @@ from switchboard.core import housekeeping
 from switchboard.core.jobs import EtlJob
 from switchboard.core.module import DomainModule, Hook
 from switchboard.integrations.settings import IntegrationSettings
+from switchboard.messenger.module import MODULE as MESSENGER
 from switchboard.runtime import Runtime
 from switchboard.telephony.module import MODULE as TELEPHONY
 
@@ -27,6 +28,7 @@ from switchboard.telephony.module import MODULE as TELEPHONY
 DOMAINS: list[DomainModule] = [
     TELEPHONY,
     CONSULTATIONS,
+    MESSENGER,
 ]
 
 #: Schemas and tables of the platform itself (migration history, event log, job queue).

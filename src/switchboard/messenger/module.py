@@ -1,0 +1,15 @@
+"""The messenger domain (issue 8, seed 004), as the platform sees it."""
+
+from __future__ import annotations
+
+from switchboard.core.module import DomainModule
+from switchboard.messenger.routing import tasks as routing
+from switchboard.messenger.settings import MessengerSettings
+
+MODULE = DomainModule(
+    name="messenger",
+    schemas=("messenger",),
+    models=("switchboard.messenger.models",),
+    blueprints=(routing.blueprint,),
+    settings=MessengerSettings,
+)

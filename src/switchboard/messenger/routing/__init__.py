@@ -1,0 +1,1 @@
+"""Routing of conversations: branch by region, operator by load, escalation by timer."""

@@ -1,0 +1,112 @@
+"""Background jobs of routing.
+
+* `messenger.escalate` (one per assignment, deferred in the assigning transaction for the moment
+  the assignee's time runs out): the next operator if the assignee has not opened the
+  conversation. Stale or opened by then: nothing (the service's compare-and-set), so a job run
+  twice, or by two workers, escalates once.
+* `messenger.route_waiting` (every minute): conversations that wait unassigned (out of hours,
+  nobody available) are offered to routing again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import procrastinate
+import structlog
+from procrastinate import JobContext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.core.db.base import utcnow
+from switchboard.core.jobs import BackoffRetry, configure_job, runtime_of, singleton
+from switchboard.messenger.routing import repository, service
+from switchboard.messenger.routing.geoip import GeoIpLocator
+from switchboard.messenger.routing.service import Routing
+from switchboard.messenger.settings import MessengerSettings
+
+if TYPE_CHECKING:
+    from switchboard.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+blueprint = procrastinate.Blueprint()
+
+#: Waiting conversations offered to routing per run.
+WAITING_BATCH = 200
+
+
+class QueueTimer:
+    """The escalation timer on the job queue: a job deferred on the session's own connection
+    (it exists if and only if the assignment commits), scheduled for the due moment."""
+
+    def __init__(self, jobs: procrastinate.App) -> None:
+        self.jobs = jobs
+
+    async def arm(
+        self,
+        session: AsyncSession,
+        *,
+        conversation_id: int,
+        staff_id: int,
+        assigned_at: datetime,
+        due: datetime,
+    ) -> None:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        deferrer = configure_job(
+            self.jobs, escalate, connection=raw.driver_connection, schedule_at=due
+        )
+        await deferrer.defer_async(
+            conversation_id=conversation_id,
+            staff_id=staff_id,
+            assigned_at=assigned_at.isoformat(),
+        )
+
+
+def routing_of(runtime: Runtime) -> Routing:
+    """Routing as this process runs it: its settings, its GeoIP reader, the queue's timer."""
+    return Routing(
+        settings=MessengerSettings.of(runtime.settings),
+        locator=runtime.extension(GeoIpLocator),
+        timer=QueueTimer(runtime.jobs),
+    )
+
+
+@blueprint.task(pass_context=True, name="messenger.escalate", retry=BackoffRetry())
+async def escalate(
+    context: JobContext, conversation_id: int, staff_id: int, assigned_at: str
+) -> dict[str, Any]:
+    """Escalate one assignment whose time ran out (if it still stands and was not opened)."""
+    runtime = runtime_of(context)
+    async with runtime.database.transaction() as session:
+        outcome = await service.escalate(
+            session,
+            routing_of(runtime),
+            conversation_id,
+            expected_staff_id=staff_id,
+            expected_assigned_at=datetime.fromisoformat(assigned_at),
+            now=utcnow(),
+        )
+    if outcome.result not in ("stale", "opened", "inactive"):
+        log.info("conversation escalated", **asdict(outcome))
+    return asdict(outcome)
+
+
+@blueprint.periodic(cron="* * * * *", periodic_id="every-minute")
+@blueprint.task(pass_context=True, **singleton("messenger.route_waiting"))
+async def route_waiting(context: JobContext, timestamp: int | None = None) -> dict[str, int]:
+    """Offer the waiting conversations to routing again, one short transaction each."""
+    runtime = runtime_of(context)
+    routing = routing_of(runtime)
+    async with runtime.database.transaction() as session:
+        waiting = await repository.waiting_conversations(session, WAITING_BATCH)
+    counts: dict[str, int] = {}
+    for conversation_id in waiting:
+        async with runtime.database.transaction() as session:
+            outcome = await service.assign_new(
+                session, routing, conversation_id, now=utcnow(), record_waiting=False
+            )
+        counts[outcome.result] = counts.get(outcome.result, 0) + 1
+    return counts

@@ -1,0 +1,20 @@
+"""Settings of the messenger domain (issue 8, seed 004)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from switchboard.core.settings import SettingsSection
+
+
+class MessengerSettings(SettingsSection):
+    #: An assigned conversation not opened by its operator within this many seconds goes to the
+    #: next operator (seed 004 item 3: 4 minutes). Once opened, never by timeout.
+    messenger_escalation_seconds: int = Field(
+        240, ge=10, le=86400, validation_alias="MESSENGER_ESCALATION_SECONDS"
+    )
+    #: The branch (its code) of visitors whose region is unknown or matches no rule.
+    messenger_default_branch: str = Field("", validation_alias="MESSENGER_DEFAULT_BRANCH")
+    #: A MaxMind City database (`.mmdb`, GeoLite2-City or GeoIP2-City) for visitors' regions;
+    #: unset: no lookup, every visitor without a declared region goes to the default branch.
+    geoip_database_path: str = Field("", validation_alias="GEOIP_DATABASE_PATH")
