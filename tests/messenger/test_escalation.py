@@ -286,3 +286,53 @@ async def test_waiting_conversations_are_routed_when_someone_comes_online(
     )
     assert await tasks.route_waiting.func(_context(runtime)) == {"assigned": 1}
     assert (await world.conversation_row(conversation))["assignee_id"] == operator
+
+
+async def test_escalation_does_not_bounce_back_while_someone_else_is_left(
+    runtime: Runtime,
+) -> None:
+    world = World(runtime.database)
+    _, (a, b, c), inbox = await _setup(world, "abc")
+    # B is busier: without the rule, C's timeout would send the chat straight back to A.
+    other = await world.conversation(inbox)
+    await world.one(
+        "UPDATE messenger.conversations SET assignee_id = :b WHERE id = :id RETURNING id",
+        b=b,
+        id=other,
+    )
+    conversation = await world.conversation(inbox)
+    rules = routing()
+    async with runtime.database.transaction() as session:
+        first = await service.assign_new(session, rules, conversation, now=T0)
+    chain = [first.staff_id]
+    assigned_at = T0
+    for step in range(1, 4):
+        now = T0 + minutes(5 * step)
+        async with runtime.database.transaction() as session:
+            outcome = await service.escalate(
+                session,
+                rules,
+                conversation,
+                expected_staff_id=chain[-1],
+                expected_assigned_at=assigned_at,
+                now=now,
+            )
+        chain.append(outcome.staff_id)
+        assigned_at = now
+    # Everyone has let it time out once: then round again, the least loaded first.
+    assert chain == [a, c, b, a]
+
+
+async def test_waiting_conversations_are_paged_so_none_is_starved(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks, "WAITING_BATCH", 2)
+    world = World(runtime.database)
+    branch = await world.branch("ekb")
+    operator = await world.operator(branch, "op")
+    nowhere = await world.inbox()  # no branch and no default branch: waits for ever
+    stuck = [await world.conversation(nowhere) for _ in range(3)]
+    routable = await world.conversation(await world.inbox(branch=branch))
+    assert await tasks.route_waiting.func(_context(runtime)) == {"no_branch": 3, "assigned": 1}
+    assert (await world.conversation_row(routable))["assignee_id"] == operator
+    assert [(await world.conversation_row(s))["status"] for s in stuck] == ["pending"] * 3

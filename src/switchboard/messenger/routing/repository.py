@@ -224,19 +224,33 @@ async def mark_opened(
     return bool(row and row[0])
 
 
-async def waiting_conversations(session: AsyncSession, limit: int) -> list[int]:
-    """Active conversations without an assignee, oldest first."""
+async def waiting_conversations(session: AsyncSession, after: int, limit: int) -> list[int]:
+    """Active conversations without an assignee, oldest first, after the id `after`."""
     rows = await session.scalars(
         text(
             """
             SELECT id FROM messenger.conversations
-            WHERE assignee_id IS NULL AND status IN ('open', 'pending')
+            WHERE assignee_id IS NULL AND status IN ('open', 'pending') AND id > :after
             ORDER BY id LIMIT :limit
             """
         ),
-        {"limit": limit},
+        {"after": after, "limit": limit},
     )
     return [int(conversation_id) for conversation_id in rows]
+
+
+async def escalated_from(session: AsyncSession, conversation_id: int) -> set[int]:
+    """Operators this conversation was escalated away from (they let it time out)."""
+    rows = await session.scalars(
+        text(
+            """
+            SELECT DISTINCT from_staff_id FROM messenger.assignments
+            WHERE conversation_id = :id AND reason = 'escalation' AND from_staff_id IS NOT NULL
+            """
+        ),
+        {"id": conversation_id},
+    )
+    return {int(staff_id) for staff_id in rows}
 
 
 async def record(session: AsyncSession, **values: Any) -> int:

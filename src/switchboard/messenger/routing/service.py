@@ -224,7 +224,8 @@ async def escalate(
     now: datetime,
 ) -> Outcome:
     """The assignee did not open the conversation in time: the next operator of the branch (not
-    the same one). Once opened, or once assigned anew, this assignment's escalation is void."""
+    the same one, and not one it timed out with before while another is available). Once
+    opened, or once assigned anew, this assignment's escalation is void."""
     conversation = await repository.lock_conversation(session, conversation_id)
     if conversation is None or conversation.status not in ("open", "pending"):
         return Outcome("inactive", conversation_id)
@@ -248,7 +249,11 @@ async def escalate(
     branch_id = conversation.branch_id
     if branch_id is None:
         return Outcome("no_branch", conversation_id, expected_staff_id)
-    choice = await _choose(session, branch_id, now, excluded=(expected_staff_id,))
+    # Not back to an operator who already let it time out, unless nobody else is left.
+    before = await repository.escalated_from(session, conversation_id)
+    choice = await _choose(session, branch_id, now, excluded={expected_staff_id, *before})
+    if choice.staff_id is None and before - {expected_staff_id}:
+        choice = await _choose(session, branch_id, now, excluded={expected_staff_id})
     branch = BranchChoice(branch_id, "current", conversation.region_id, "escalation")
     not_opened = f"not opened by {expected_staff_id} within {routing.escalation_after}"
     if choice.staff_id is None:

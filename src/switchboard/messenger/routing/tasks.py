@@ -100,13 +100,18 @@ async def route_waiting(context: JobContext, timestamp: int | None = None) -> di
     """Offer the waiting conversations to routing again, one short transaction each."""
     runtime = runtime_of(context)
     routing = routing_of(runtime)
-    async with runtime.database.transaction() as session:
-        waiting = await repository.waiting_conversations(session, WAITING_BATCH)
     counts: dict[str, int] = {}
-    for conversation_id in waiting:
+    after = 0
+    while True:
+        # Page by id: chats that keep waiting (out of hours) never hide the ones behind them.
         async with runtime.database.transaction() as session:
-            outcome = await service.assign_new(
-                session, routing, conversation_id, now=utcnow(), record_waiting=False
-            )
-        counts[outcome.result] = counts.get(outcome.result, 0) + 1
-    return counts
+            waiting = await repository.waiting_conversations(session, after, WAITING_BATCH)
+        for conversation_id in waiting:
+            async with runtime.database.transaction() as session:
+                outcome = await service.assign_new(
+                    session, routing, conversation_id, now=utcnow(), record_waiting=False
+                )
+            counts[outcome.result] = counts.get(outcome.result, 0) + 1
+        if len(waiting) < WAITING_BATCH:
+            return counts
+        after = waiting[-1]
