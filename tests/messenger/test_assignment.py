@@ -238,3 +238,34 @@ async def test_a_conversation_is_routed_once(database: Database) -> None:
         again = await service.assign_new(session, routing(), conversation, now=T0)
     assert (first.result, again.result, again.staff_id) == ("assigned", "stale", first.staff_id)
     assert len(await world.audit(conversation)) == 1
+
+
+async def test_a_dry_run_explains_the_choice_and_writes_nothing(
+    runtime_factory: Any, tmp_path: Path
+) -> None:
+    mmdb = write_mmdb(tmp_path / "regions.mmdb", {"5.0.0.0/16": ("RU", "SVE")})
+    runtime = await runtime_factory(GEOIP_DATABASE_PATH=str(mmdb))
+    world = World(runtime.database)
+    ekb = await world.branch("ekb")
+    await world.operator(ekb, "away", status="away")
+    ready = await world.operator(ekb, "ready")
+    await world.rule(await world.region("RU-SVE"), ekb)
+    conversation = await world.conversation(await world.inbox())
+    rules = routing_of(runtime)
+    async with runtime.database.transaction() as session:
+        seen = await service.preview(session, rules, conversation, now=T0, ip="5.0.0.1")
+    assert (seen.branch.branch_id, seen.branch.source, seen.open) == (ekb, "region_rule", True)
+    assert seen.choice.staff_id == ready
+    assert {c["name"]: c["why_not"] for c in seen.choice.considered} == {
+        "away": "status away",
+        "ready": None,
+    }
+    assert await world.audit(conversation) == []
+    assert (
+        await world.one("SELECT count(*) FROM messenger.contacts WHERE ip_region_id IS NULL") == 1
+    )
+    assert (await world.conversation_row(conversation))["assignee_id"] is None
+
+    async with runtime.database.transaction() as session:
+        done = await service.assign_new(session, rules, conversation, now=T0, ip="5.0.0.1")
+    assert (done.staff_id, done.branch_id) == (seen.choice.staff_id, seen.branch.branch_id)

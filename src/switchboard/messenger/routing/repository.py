@@ -55,15 +55,16 @@ _CONVERSATION = """
     JOIN messenger.inboxes i ON i.id = c.inbox_id
     JOIN messenger.contacts k ON k.id = c.contact_id
     WHERE c.id = :id
-    FOR UPDATE OF c
 """
 
 
 async def lock_conversation(
-    session: AsyncSession, conversation_id: int
+    session: AsyncSession, conversation_id: int, *, for_update: bool = True
 ) -> RoutedConversation | None:
-    """The conversation, locked for the rest of the transaction (one routing change at a time)."""
-    row = (await session.execute(text(_CONVERSATION), {"id": conversation_id})).mappings().first()
+    """The conversation, locked for the rest of the transaction (one routing change at a time);
+    without `for_update`, only read (a dry run)."""
+    sql = _CONVERSATION + (" FOR UPDATE OF c" if for_update else "")
+    row = (await session.execute(text(sql), {"id": conversation_id})).mappings().first()
     return RoutedConversation(**row) if row else None
 
 

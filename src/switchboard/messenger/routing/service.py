@@ -100,9 +100,15 @@ def _candidates(rows: list[StaffRow], now: datetime) -> list[policy.Candidate]:
 
 
 async def _choose(
-    session: AsyncSession, branch_id: int, now: datetime, excluded: Collection[int] = ()
+    session: AsyncSession,
+    branch_id: int,
+    now: datetime,
+    excluded: Collection[int] = (),
+    *,
+    lock: bool = True,
 ) -> OperatorChoice:
-    await repository.lock_branch(session, branch_id)
+    if lock:
+        await repository.lock_branch(session, branch_id)
     rows = await repository.branch_operators(session, branch_id)
     return policy.choose_operator(_candidates(rows, now), excluded=excluded)
 
@@ -125,11 +131,16 @@ async def _region_codes(
 
 
 async def _branch(
-    session: AsyncSession, routing: Routing, conversation: RoutedConversation, ip: str | None
+    session: AsyncSession,
+    routing: Routing,
+    conversation: RoutedConversation,
+    ip: str | None,
+    *,
+    remember: bool = True,
 ) -> BranchChoice:
     codes = await _region_codes(session, routing, conversation, ip)
     known = await repository.regions_by_code(session, codes)
-    if conversation.contact_region_id is None and known:
+    if remember and conversation.contact_region_id is None and known:
         # Remember the region found by IP: the next chat of this visitor needs no lookup.
         first_known = next(known[code] for code in codes if code in known)
         await repository.set_contact_ip_region(session, conversation.contact_id, first_known)
@@ -212,6 +223,38 @@ async def assign_new(
         explanation=f"{explanation}; {choice.explanation}",
         now=now,
     )
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What routing would decide for a conversation now (a dry run: nothing is written)."""
+
+    branch: BranchChoice
+    #: Within the inbox's working hours.
+    open: bool
+    choice: OperatorChoice
+
+
+async def preview(
+    session: AsyncSession,
+    routing: Routing,
+    conversation_id: int,
+    *,
+    now: datetime,
+    ip: str | None = None,
+) -> Preview:
+    """The branch, the hours and the operator routing would choose, with every candidate and why
+    (a supervisor's "why would this chat go to X?"); locks and writes nothing."""
+    conversation = await repository.lock_conversation(session, conversation_id, for_update=False)
+    if conversation is None:
+        raise RoutingError("conversation_not_found", "no such conversation")
+    branch = await _branch(session, routing, conversation, ip, remember=False)
+    opened, _ = policy.schedule_state(conversation.inbox_settings.get("schedule"), now)
+    if branch.branch_id is None:
+        return Preview(branch, opened, OperatorChoice(None, policy.LEAST_LOADED_ROUND_ROBIN))
+    excluded = () if conversation.assignee_id is None else (conversation.assignee_id,)
+    choice = await _choose(session, branch.branch_id, now, excluded, lock=False)
+    return Preview(branch, opened, choice)
 
 
 async def escalate(
