@@ -336,3 +336,23 @@ async def test_waiting_conversations_are_paged_so_none_is_starved(
     assert await tasks.route_waiting.func(_context(runtime)) == {"no_branch": 3, "assigned": 1}
     assert (await world.conversation_row(routable))["assignee_id"] == operator
     assert [(await world.conversation_row(s))["status"] for s in stuck] == ["pending"] * 3
+
+
+async def test_the_safety_net_escalates_what_its_job_missed_once(runtime: Runtime) -> None:
+    world = World(runtime.database)
+    _, (a, b), inbox = await _setup(world)
+    missed, recent, opened = [await world.conversation(inbox) for _ in range(3)]
+    rules = routing(timer=MemoryTimer())  # no jobs queued: as if they were cancelled
+    long_ago = utcnow() - minutes(10)
+    async with runtime.database.transaction() as session:
+        await service.assign_new(session, rules, missed, now=long_ago)
+        await service.assign_new(session, rules, opened, now=long_ago)
+        await service.mark_opened(session, opened, b, now=long_ago)
+        await service.assign_new(session, rules, recent, now=utcnow() - minutes(4.5))
+
+    assert await tasks.escalate_overdue.func(_context(runtime)) == {"assigned": 1}
+    assert await tasks.escalate_overdue.func(_context(runtime)) == {}
+    assert (await world.conversation_row(missed))["assignee_id"] == b
+    assert [r["reason"] for r in await world.audit(missed)] == ["new", "escalation"]
+    assert (await world.conversation_row(opened))["assignee_id"] == b
+    assert (await world.conversation_row(recent))["assignee_id"] == a

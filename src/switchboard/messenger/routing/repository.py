@@ -240,6 +240,25 @@ async def waiting_conversations(session: AsyncSession, after: int, limit: int) -
     return [int(conversation_id) for conversation_id in rows]
 
 
+async def overdue_assignments(
+    session: AsyncSession, assigned_before: datetime, limit: int
+) -> list[tuple[int, int, datetime]]:
+    """(conversation, assignee, assigned at) of active assignments not opened since before
+    `assigned_before`, oldest first."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT id, assignee_id, assignee_assigned_at FROM messenger.conversations
+            WHERE status IN ('open', 'pending') AND assignee_id IS NOT NULL
+              AND assignee_opened_at IS NULL AND assignee_assigned_at < :before
+            ORDER BY assignee_assigned_at, id LIMIT :limit
+            """
+        ),
+        {"before": assigned_before, "limit": limit},
+    )
+    return [(int(c), int(s), at) for c, s, at in rows]
+
+
 async def escalated_from(session: AsyncSession, conversation_id: int) -> set[int]:
     """Operators this conversation was escalated away from (they let it time out)."""
     rows = await session.scalars(

@@ -4,6 +4,9 @@
   the assignee's time runs out): the next operator if the assignee has not opened the
   conversation. Stale or opened by then: nothing (the service's compare-and-set), so a job run
   twice, or by two workers, escalates once.
+* `messenger.escalate_overdue` (every minute): the safety net of those jobs — an assignment
+  overdue by more than a minute (its job cancelled by an operator, failed for good, or the
+  timeout shortened since) is escalated here; the compare-and-set keeps it to once.
 * `messenger.route_waiting` (every minute): conversations that wait unassigned (out of hours,
   nobody available) are offered to routing again.
 """
@@ -11,7 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
@@ -35,6 +38,10 @@ blueprint = procrastinate.Blueprint()
 
 #: Waiting conversations offered to routing per run.
 WAITING_BATCH = 200
+#: Overdue assignments escalated per run of the safety net.
+OVERDUE_BATCH = 200
+#: The per-assignment job's head start over the safety net.
+OVERDUE_GRACE = timedelta(seconds=60)
 
 
 class QueueTimer:
@@ -92,6 +99,34 @@ async def escalate(
     if outcome.result not in ("stale", "opened", "inactive"):
         log.info("conversation escalated", **asdict(outcome))
     return asdict(outcome)
+
+
+@blueprint.periodic(cron="* * * * *", periodic_id="every-minute")
+@blueprint.task(pass_context=True, **singleton("messenger.escalate_overdue"))
+async def escalate_overdue(context: JobContext, timestamp: int | None = None) -> dict[str, int]:
+    """Escalate assignments whose own job did not (one short transaction each)."""
+    runtime = runtime_of(context)
+    routing = routing_of(runtime)
+    now = utcnow()
+    async with runtime.database.transaction() as session:
+        overdue = await repository.overdue_assignments(
+            session, now - routing.escalation_after - OVERDUE_GRACE, OVERDUE_BATCH
+        )
+    counts: dict[str, int] = {}
+    for conversation_id, staff_id, assigned_at in overdue:
+        async with runtime.database.transaction() as session:
+            outcome = await service.escalate(
+                session,
+                routing,
+                conversation_id,
+                expected_staff_id=staff_id,
+                expected_assigned_at=assigned_at,
+                now=utcnow(),
+            )
+        counts[outcome.result] = counts.get(outcome.result, 0) + 1
+    if counts:
+        log.info("overdue assignments escalated", **counts)
+    return counts
 
 
 @blueprint.periodic(cron="* * * * *", periodic_id="every-minute")
