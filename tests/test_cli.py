@@ -202,3 +202,12 @@ def test_demo_and_sandbox_are_refused_in_production(tmp_path: Path) -> None:
     result = run("demo", cwd=tmp_path)
     assert result.returncode == 2
     assert "not available with ENV=prod" in result.stderr
+
+
+def test_the_telephony_commands_explain_themselves() -> None:
+    listed = run("--help")
+    for command, option in (("telephony-enterprise", "--new-token"), ("telephony-phones", "")):
+        assert command in listed.stdout
+        result = run(command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert option in result.stdout

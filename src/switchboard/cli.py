@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
@@ -223,6 +223,232 @@ def telephony_deliver(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever())
+
+
+#: An enterprise's number as the admin pages and the PBX's settings name it.
+_ENTERPRISE_NUMBER = r"^[A-Za-z0-9_-]{1,20}$"
+#: An internal number (extension): digits only.
+_EXTENSION = r"^\d{1,10}$"
+_MIN_PASSWORD = 8
+
+
+def _refuse(message: str) -> NoReturn:
+    typer.echo(f"switchboard: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _checked_enterprise_number(number: str) -> str:
+    import re
+
+    if not re.match(_ENTERPRISE_NUMBER, number):
+        _refuse(f"enterprise number {number!r}: 1-20 letters, digits, '-' or '_'")
+    return number
+
+
+def _checked_time_zone(time_zone: str | None) -> str | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if time_zone is None:
+        return None
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _refuse(f"unknown time zone {time_zone!r} (e.g. Europe/Minsk, Asia/Tashkent)")
+    return time_zone
+
+
+def _admin_password() -> str:
+    password: str = typer.prompt(
+        "Admin password for the enterprise's admin pages",
+        hide_input=True,
+        confirmation_prompt=True,
+    )
+    if len(password) < _MIN_PASSWORD:
+        _refuse(f"the admin password needs at least {_MIN_PASSWORD} characters")
+    return password
+
+
+@contextlib.asynccontextmanager
+async def _migrated() -> AsyncIterator[None]:
+    """A database without the tables says so in one line. (These commands do not migrate: a
+    schema change is `switchboard migrate`'s, or `serve`'s, to make.)"""
+    import psycopg
+    from sqlalchemy.exc import ProgrammingError
+
+    try:
+        yield
+    except ProgrammingError as error:
+        if not isinstance(error.orig, psycopg.errors.UndefinedTable):
+            raise
+        _refuse("the database has no telephony tables yet; run `switchboard migrate` first")
+
+
+@app.command("telephony-enterprise")
+def telephony_enterprise(
+    number: Annotated[str, typer.Argument(help="The enterprise's number, e.g. 0367.")],
+    *,
+    name: Annotated[str, typer.Option(help="Its name, as the admin pages show it.")],
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="The PBX token (what its dialplan sends as Token); replaces the old one. "
+            "Prefer --new-token: a token typed here stays in the shell's history."
+        ),
+    ] = None,
+    new_token: Annotated[
+        bool,
+        typer.Option(
+            "--new-token", help="Make a new PBX token, replacing the old one; printed once."
+        ),
+    ] = False,
+    admin_password_prompt: Annotated[
+        bool,
+        typer.Option(
+            "--admin-password-prompt",
+            help="Ask for the admin pages' password (twice, not shown; kept as a scrypt hash).",
+        ),
+    ] = False,
+    time_zone: Annotated[
+        str | None, typer.Option(help="The PBX's time zone (new enterprises: Europe/Minsk).")
+    ] = None,
+    inactive: Annotated[
+        bool, typer.Option("--inactive", help="Refuse its PBX's events (default: active).")
+    ] = False,
+) -> None:
+    """Create or change a telephony enterprise. A new one needs a PBX token (--token or
+    --new-token); only the token's digest is kept, so a lost token is replaced, not shown.
+    Every process picks the change up at once."""
+    _checked_enterprise_number(number)
+    if token is not None and new_token:
+        _refuse("pass either --token or --new-token, not both")
+    if token is not None and not token.strip():
+        _refuse("--token is empty")
+    if not name.strip():
+        _refuse("--name is empty")
+    _checked_time_zone(time_zone)
+    password = _admin_password() if admin_password_prompt else None
+    made_token = None
+    if new_token:
+        from switchboard.telephony.admin.service import new_pbx_token
+
+        made_token = new_pbx_token()
+    settings = _settings()
+    created = asyncio.run(
+        _save_enterprise(
+            settings,
+            number=number,
+            name=name.strip(),
+            token=made_token or token,
+            active=not inactive,
+            time_zone=time_zone,
+            password=password,
+        )
+    )
+    state = "inactive" if inactive else "active"
+    typer.echo(
+        f"enterprise {number} ({name.strip()}) {'created' if created else 'changed'}, {state}"
+    )
+    if password is not None:
+        typer.echo("admin password set")
+    if made_token is not None:
+        typer.echo(f"PBX token (shown once; give it to the PBX as Token): {made_token}")
+
+
+async def _save_enterprise(
+    settings: Settings,
+    *,
+    number: str,
+    name: str,
+    token: str | None,
+    active: bool,
+    time_zone: str | None,
+    password: str | None,
+) -> bool:
+    """Whether the enterprise was created (else changed); one transaction."""
+    from switchboard.domains import open_runtime
+    from switchboard.telephony.admin import service
+
+    async with (
+        open_runtime(settings) as runtime,
+        _migrated(),
+        runtime.database.transaction() as session,
+    ):
+        created = await service.enterprise(session, number) is None
+        if created and token is None:
+            _refuse(f"enterprise {number} is new: it needs a PBX token (--new-token or --token)")
+        await service.save_enterprise(
+            session,
+            runtime.bus,
+            number=number,
+            name=name,
+            token=token,
+            active=active,
+            time_zone=time_zone,
+        )
+        if password is not None:
+            await service.set_admin_password(session, number=number, password=password)
+    return created
+
+
+@app.command("telephony-phones")
+def telephony_phones(
+    number: Annotated[str, typer.Argument(help="The enterprise's number.")],
+    phones: Annotated[
+        list[str],
+        typer.Argument(
+            help="Its internal numbers, each NUMBER or NUMBER=NAME (who uses it), "
+            "e.g. 150='Джулай Джуновый' 151."
+        ),
+    ],
+) -> None:
+    """Set an enterprise's internal numbers (the list replaces the old one). The admin page
+    offers them to RetailCRM's managers."""
+    import re
+
+    _checked_enterprise_number(number)
+    parsed: list[tuple[str, str | None]] = []
+    for item in phones:
+        extension, _, user_name = item.partition("=")
+        extension = extension.strip()
+        if not re.match(_EXTENSION, extension):
+            _refuse(f"internal number {extension!r}: 1-10 digits (NUMBER or NUMBER=NAME)")
+        if extension in {known for known, _ in parsed}:
+            _refuse(f"internal number {extension} is given twice")
+        parsed.append((extension, user_name.strip() or None))
+    settings = _settings()
+    orphaned = asyncio.run(_save_phones(settings, number, parsed))
+    typer.echo(f"enterprise {number}: {len(parsed)} internal numbers")
+    for user, extension in sorted(orphaned.items()):
+        typer.echo(
+            f"warning: RetailCRM user {user} still has number {extension}, which the enterprise "
+            "no longer has; give them another on the admin page",
+            err=True,
+        )
+
+
+async def _save_phones(
+    settings: Settings, number: str, phones: list[tuple[str, str | None]]
+) -> dict[str, str]:
+    """RetailCRM users whose number is no longer among `phones` (user → number)."""
+    from switchboard.domains import open_runtime
+    from switchboard.telephony.admin import service
+
+    async with (
+        open_runtime(settings) as runtime,
+        _migrated(),
+        runtime.database.transaction() as session,
+    ):
+        row = await service.enterprise(session, number)
+        if row is None:
+            _refuse(f"no enterprise {number} (create it with telephony-enterprise)")
+        await service.set_internal_phones(session, number=number, phones=phones)
+        retailcrm = (row.integrations_config or {}).get(service.RETAILCRM) or {}
+    kept = {extension for extension, _ in phones}
+    return {
+        str(user): str(extension)
+        for user, extension in (retailcrm.get("user_extensions") or {}).items()
+        if extension and str(extension) not in kept
+    }
 
 
 @app.command()

@@ -4,6 +4,8 @@ user arriving by the module's one-click link gets in (see `access.py`)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -13,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
-from switchboard.core.crypto import SecretBox
+from switchboard.core.crypto import SecretBox, SecretUnreadable
 from switchboard.core.errors import (
     ApiError,
     BadRequest,
@@ -23,13 +25,18 @@ from switchboard.core.errors import (
     Unauthorized,
     Unprocessable,
     error_responses,
+    excerpt,
 )
-from switchboard.core.http.errors import IntegrationError
+from switchboard.core.http.errors import IntegrationError, PeerTimeout
+from switchboard.integrations.asterisk.ami import TARGET as AMI
 from switchboard.integrations.retailcrm.adapter import RetailCrm
+from switchboard.integrations.telegram.adapter import TelegramNotifier
 from switchboard.runtime import Runtime, runtime_of
-from switchboard.telephony.actions.service import callback_key_digest
-from switchboard.telephony.admin import access, repository, service
+from switchboard.telephony.actions.service import ami_access, callback_key_digest
+from switchboard.telephony.admin import access, ami_check, repository, service
 from switchboard.telephony.admin.schemas import (
+    AmiChange,
+    AmiView,
     ConfigChange,
     ConfigView,
     Extensions,
@@ -38,8 +45,11 @@ from switchboard.telephony.admin.schemas import (
     Manager,
     ManagersView,
     Outcome,
+    TelegramChange,
+    TelegramView,
 )
 from switchboard.telephony.delivery.tasks import Crms
+from switchboard.telephony.models import Enterprise
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -53,6 +63,9 @@ api = APIRouter(
 )
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+#: How long «Проверить бота» waits for Telegram (the client's own retries included).
+TELEGRAM_TEST_SECONDS = 8.0
 
 
 def _box(runtime: Runtime) -> SecretBox:
@@ -450,6 +463,272 @@ def _unavailable(error: IntegrationError) -> ApiError:
     )
 
 
+# --- call notifications in Telegram and the PBX's AMI ------------------------------------------
+
+_TESTS = error_responses(409, 502, 503)
+
+
+class _Refused(ApiError):
+    status_code = 502
+
+
+class _Unreachable(ApiError):
+    status_code = 503
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of an endpoint that reads it with `_body` (JSON or form)."""
+    schema = model.model_json_schema()
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": schema},
+            },
+        }
+    }
+
+
+def _missing(missing: service.SettingMissing) -> Unprocessable:
+    return Unprocessable("invalid_field", "Field {field} is invalid.", field=missing.field)
+
+
+async def _enterprise(runtime: Runtime, number: str) -> Enterprise:
+    async with runtime.database.transaction() as session:
+        row = await service.enterprise(session, number)
+    if row is None:
+        raise NotFound("enterprise_not_found", "Enterprise not found.")
+    return row
+
+
+def _telegram_settings(row: Enterprise) -> dict[str, Any]:
+    return dict((row.integrations_config or {}).get(service.TELEGRAM) or {})
+
+
+#: Per checked system: its (code, message) when it cannot be reached, and when it refuses.
+_CHECK_FAILURES = {
+    service.TELEGRAM: (
+        ("telegram_unavailable", "Telegram cannot be reached: {reason}"),
+        ("telegram_refused", "Telegram refused the bot: {reason}"),
+    ),
+    AMI: (
+        ("ami_unavailable", "The PBX cannot be reached: {reason}"),
+        ("ami_refused", "The PBX refused the login: {reason}"),
+    ),
+}
+
+
+async def _checked(
+    runtime: Runtime, number: str, integration: str, check: Awaitable[T], *, seconds: float
+) -> T:
+    """The answer of a «Проверить» button's `check`, its outcome in the enterprise's log
+    (never a secret); a failure answers 503 (not reachable, no answer in `seconds`) or 502
+    (refused), with the peer's reason."""
+    failure: IntegrationError
+    try:
+        async with asyncio.timeout(seconds):
+            result = await check
+    except TimeoutError:
+        failure = PeerTimeout(integration, f"no answer within {seconds:g} s")
+    except IntegrationError as error:
+        failure = error
+    else:
+        await _log_check(runtime, number, integration, None)
+        return result
+    await _log_check(runtime, number, integration, failure)
+    (down_code, down), (refused_code, refused) = _CHECK_FAILURES[integration]
+    if failure.retriable:
+        raise _Unreachable(down_code, down, reason=_reason(failure))
+    raise _Refused(refused_code, refused, reason=_reason(failure))
+
+
+async def _log_check(
+    runtime: Runtime, number: str, integration: str, failure: IntegrationError | None
+) -> None:
+    async with runtime.database.transaction() as session:
+        repository.log(
+            session,
+            enterprise_number=number,
+            integration_type=integration,
+            event_type="test_connection",
+            request_data=None,
+            response_data=None,
+            status="success" if failure is None else "error",
+            error_message=None if failure is None else failure.message,
+        )
+
+
+def _reason(error: IntegrationError) -> str:
+    """The peer's reason for people: without our target's name, short, printable."""
+    return excerpt(error.message, 300)
+
+
+@api.get(
+    "/telegram/{enterprise_number}",
+    response_model=TelegramView,
+    summary="Call notifications in Telegram (the bot token masked)",
+)
+async def get_telegram(request: Request, enterprise_number: str, who: Reader) -> TelegramView:
+    runtime = runtime_of(request)
+    row = await _enterprise(runtime, enterprise_number)
+    return TelegramView(**service.masked_telegram(_telegram_settings(row), _box(runtime)))
+
+
+@api.put(
+    "/telegram/{enterprise_number}",
+    response_model=TelegramView,
+    summary="Change call notifications in Telegram (JSON or form fields)",
+    description=(
+        "Missing fields stay as they are. `bot_token` replaces the stored token (kept "
+        "encrypted; omitted or empty: the stored one stays). `chat_ids`: numeric chat ids or "
+        "public `@names`, as a list or as text with one a line. An empty `api_url` means "
+        "Telegram's own. Turning notifications on needs a token and a chat (422 naming the "
+        "field). The next call of the enterprise is notified with the new settings."
+    ),
+    openapi_extra=_body_schema(TelegramChange),
+)
+async def put_telegram(request: Request, enterprise_number: str, who: Changer) -> TelegramView:
+    runtime = runtime_of(request)
+    change = await _body(request, TelegramChange)
+    await _enterprise(runtime, enterprise_number)
+    box = _box(runtime)
+    try:
+        async with runtime.database.transaction() as session:
+            config = await service.set_telegram(
+                session,
+                runtime.bus,
+                box,
+                number=enterprise_number,
+                enabled=change.enabled,
+                chat_ids=change.chat_ids,
+                api_url=change.api_url,
+                bot_token=change.bot_token,
+            )
+    except service.SettingMissing as missing:
+        raise _missing(missing) from None
+    return TelegramView(**service.masked_telegram(config, box))
+
+
+@api.post(
+    "/telegram-test/{enterprise_number}",
+    response_model=Outcome,
+    responses=_TESTS,
+    summary="Test the saved bot (Telegram's getMe): its username, or why not",
+    description=(
+        "Asks Telegram who the saved bot is. 409: no bot token is saved; 502: Telegram refused "
+        "(a wrong or revoked token); 503: Telegram (or the `api_url`) cannot be reached."
+    ),
+)
+async def test_telegram(request: Request, enterprise_number: str, who: Changer) -> Outcome:
+    runtime = runtime_of(request)
+    config = _telegram_settings(await _enterprise(runtime, enterprise_number))
+    if not config.get("bot_token_encrypted"):
+        raise Conflict("telegram_not_set_up", "No bot token is saved yet.")
+    notifier = runtime.extension(Crms).adapters.get(service.TELEGRAM)
+    assert isinstance(notifier, TelegramNotifier)
+    bot = await _checked(
+        runtime,
+        enterprise_number,
+        service.TELEGRAM,
+        notifier.bot(enterprise_number, config),
+        seconds=TELEGRAM_TEST_SECONDS,
+    )
+    username = str(bot.get("username") or "")
+    return Outcome(
+        success=True,
+        message=f"Бот @{username} отвечает" if username else "Бот отвечает",
+        details={"username": username, "id": bot.get("id")},
+    )
+
+
+@api.get(
+    "/ami/{enterprise_number}",
+    response_model=AmiView,
+    summary="The PBX's AMI access for click-to-call (the secret masked)",
+)
+async def get_ami(request: Request, enterprise_number: str, who: Reader) -> AmiView:
+    runtime = runtime_of(request)
+    row = await _enterprise(runtime, enterprise_number)
+    return AmiView(**service.masked_ami(row.ami or {}, _box(runtime)))
+
+
+@api.put(
+    "/ami/{enterprise_number}",
+    response_model=AmiView,
+    summary="Change the PBX's AMI access (JSON or form fields)",
+    description=(
+        "Missing fields stay as they are (port 5038 and context `from-internal` when never "
+        "set). `secret` replaces the stored one (kept encrypted; omitted or empty: the stored "
+        "one stays). Host, user and secret are needed (422 naming the field)."
+    ),
+    openapi_extra=_body_schema(AmiChange),
+)
+async def put_ami(request: Request, enterprise_number: str, who: Changer) -> AmiView:
+    runtime = runtime_of(request)
+    change = await _body(request, AmiChange)
+    row = await _enterprise(runtime, enterprise_number)
+    stored = service.masked_ami(row.ami or {}, _box(runtime))
+    host = change.host or stored["host"]
+    username = change.username or stored["username"]
+    for field, value in (("host", host), ("username", username)):
+        if not value:
+            raise _missing(service.SettingMissing(field))
+    box = _box(runtime)
+    try:
+        async with runtime.database.transaction() as session:
+            ami = await service.set_ami(
+                session,
+                runtime.bus,
+                box,
+                number=enterprise_number,
+                host=host,
+                port=change.port or stored["port"],
+                username=username,
+                secret=change.secret,
+                context=change.context or stored["context"],
+            )
+    except service.SettingMissing as missing:
+        raise _missing(missing) from None
+    return AmiView(**service.masked_ami(ami, box))
+
+
+@api.post(
+    "/ami-test/{enterprise_number}",
+    response_model=Outcome,
+    responses=_TESTS,
+    summary="Test the saved AMI access: one login (nothing is dialled)",
+    description=(
+        "Logs in to the PBX's AMI with the saved access and leaves. 409: no access is saved; "
+        "502: the PBX refused the login (a wrong user or secret); 503: the PBX cannot be "
+        f"reached or did not answer within {ami_check.CHECK_SECONDS:g} s."
+    ),
+)
+async def test_ami(request: Request, enterprise_number: str, who: Changer) -> Outcome:
+    runtime = runtime_of(request)
+    row = await _enterprise(runtime, enterprise_number)
+    try:
+        access_ = ami_access(row, _box(runtime))
+    except ApiError:
+        raise Conflict("ami_not_set_up", "The PBX's AMI access is not saved yet.") from None
+    except SecretUnreadable:
+        raise Conflict(
+            "ami_secret_unreadable", "The saved AMI secret cannot be read; enter it again."
+        ) from None
+    version = await _checked(
+        runtime,
+        enterprise_number,
+        AMI,
+        ami_check.check_login(access_),
+        seconds=ami_check.CHECK_SECONDS + 1,
+    )
+    return Outcome(
+        success=True,
+        message=f"Вход в AMI выполнен ({access_.host}:{access_.port})",
+        details={"version": version},
+    )
+
+
 # --- the pages ---------------------------------------------------------------------------------
 
 
@@ -484,7 +763,13 @@ async def admin_page(
     return templates.TemplateResponse(
         request,
         "admin.html",
-        {"enterprise": row, "csrf": session.csrf, "config": service.masked_config(config, box)},
+        {
+            "enterprise": row,
+            "csrf": session.csrf,
+            "config": service.masked_config(config, box),
+            "telegram": service.masked_telegram(_telegram_settings(row), box),
+            "ami": service.masked_ami(row.ami or {}, box),
+        },
     )
 
 

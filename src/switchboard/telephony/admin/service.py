@@ -11,13 +11,45 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.crypto import SecretBox, SecretUnreadable, mask
 from switchboard.core.realtime import EventBus
+from switchboard.integrations.telegram import adapter as telegram
+from switchboard.integrations.telegram.client import DEFAULT_API_URL, ChatId
 from switchboard.telephony.actions.service import callback_key_digest
-from switchboard.telephony.admin import repository
+from switchboard.telephony.admin import access, repository
 from switchboard.telephony.gateway.cache import token_digest
 from switchboard.telephony.gateway.service import announce_change
 from switchboard.telephony.models import Enterprise
 
 RETAILCRM = "retailcrm"
+TELEGRAM = telegram.NAME
+#: Shown in place of a stored secret that SECRET_KEYS no longer decrypts.
+UNREADABLE = "(не читается: ключ шифрования сменился)"
+DEFAULT_AMI_PORT = 5038
+DEFAULT_AMI_CONTEXT = "from-internal"
+
+
+class SettingMissing(ValueError):
+    """A change would leave a setting without something it needs (`field` names it)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+async def enterprise(session: AsyncSession, number: str) -> Enterprise | None:
+    return await repository.enterprise(session, number)
+
+
+def new_pbx_token() -> str:
+    """A PBX token (what its dialplan sends as `Token`; only its digest is kept)."""
+    return random_secrets.token_urlsafe(24)
+
+
+async def set_admin_password(session: AsyncSession, *, number: str, password: str) -> None:
+    """The enterprise administrator's password for the admin pages (kept as a scrypt hash)."""
+    row = await repository.enterprise(session, number, lock=True)
+    if row is None:
+        raise LookupError(number)
+    row.admin_password_hash = access.hash_password(password)
 
 
 async def save_enterprise(
@@ -91,20 +123,100 @@ async def set_ami(
     host: str,
     port: int,
     username: str,
-    secret: str,
-    context: str = "from-internal",
-) -> None:
+    secret: str | None,
+    context: str = DEFAULT_AMI_CONTEXT,
+) -> dict[str, Any]:
+    """The PBX's AMI access for click-to-call; `secret` None keeps the stored one (encrypted
+    at rest). Raises `SettingMissing("secret")` when there is none to keep."""
     row = await repository.enterprise(session, number, lock=True)
     if row is None:
         raise LookupError(number)
+    encrypted = box.encrypt(secret) if secret else (row.ami or {}).get("secret_encrypted")
+    if not encrypted:
+        raise SettingMissing("secret")
     row.ami = {
         "host": host,
         "port": port,
         "username": username,
-        "secret_encrypted": box.encrypt(secret),
+        "secret_encrypted": encrypted,
         "context": context,
     }
     await announce_change(bus, session, number)
+    return dict(row.ami)
+
+
+def _shown(box: SecretBox, encrypted: str) -> str:
+    """A stored secret as people may see it: masked, or why it cannot be read."""
+    if not encrypted:
+        return ""
+    try:
+        return mask(box.decrypt(encrypted))
+    except SecretUnreadable:
+        return UNREADABLE
+
+
+def masked_ami(ami: Mapping[str, Any], box: SecretBox) -> dict[str, Any]:
+    """The AMI access as the admin page shows it: the secret masked."""
+    encrypted = str(ami.get("secret_encrypted") or "")
+    return {
+        "host": str(ami.get("host") or ""),
+        "port": int(ami.get("port") or DEFAULT_AMI_PORT),
+        "username": str(ami.get("username") or ""),
+        "secret": _shown(box, encrypted),
+        "has_secret": bool(encrypted),
+        "context": str(ami.get("context") or DEFAULT_AMI_CONTEXT),
+    }
+
+
+# --- call notifications in Telegram ------------------------------------------------------------
+
+
+def masked_telegram(config: Mapping[str, Any], box: SecretBox) -> dict[str, Any]:
+    """The Telegram settings as the admin page shows them: the bot token masked."""
+    encrypted = str(config.get("bot_token_encrypted") or "")
+    return {
+        "enabled": bool(config.get("enabled")),
+        "bot_token": _shown(box, encrypted),
+        "has_bot_token": bool(encrypted),
+        "chat_ids": telegram.chat_ids(config),
+        "api_url": str(config.get("api_url") or DEFAULT_API_URL),
+    }
+
+
+async def set_telegram(
+    session: AsyncSession,
+    bus: EventBus,
+    box: SecretBox,
+    *,
+    number: str,
+    enabled: bool | None = None,
+    chat_ids: Sequence[ChatId] | None = None,
+    api_url: str | None = None,
+    bot_token: str | None = None,
+) -> dict[str, Any]:
+    """Change the enterprise's call notifications in Telegram: a None argument keeps what is
+    stored (a None `bot_token` the stored token), an empty `api_url` means Telegram's own.
+    Notifications on need a token and a chat (`SettingMissing` names what lacks)."""
+    row = await repository.enterprise(session, number, lock=True)
+    if row is None:
+        raise LookupError(number)
+    current = dict((row.integrations_config or {}).get(TELEGRAM) or {})
+    chats = telegram.chat_ids(current) if chat_ids is None else list(chat_ids)
+    url = current.get("api_url") if api_url is None else api_url.rstrip("/")
+    on = bool(current.get("enabled")) if enabled is None else enabled
+    made = {**current, "enabled": on, "chat_ids": chats}
+    if bot_token:
+        made.update(telegram.make_config(box, bot_token=bot_token, chat_ids=chats, enabled=on))
+    made.pop("api_url", None)
+    if url:
+        made["api_url"] = url
+    if on and not made.get("bot_token_encrypted"):
+        raise SettingMissing("bot_token")
+    if on and not chats:
+        raise SettingMissing("chat_ids")
+    row.integrations_config = {**(row.integrations_config or {}), TELEGRAM: made}
+    await announce_change(bus, session, number)
+    return made
 
 
 async def set_internal_phones(
@@ -121,14 +233,10 @@ MODULE_CODE = "switchboard-telephony"
 def masked_config(config: Mapping[str, Any], box: SecretBox) -> dict[str, Any]:
     """The settings as the admin page shows them: the API key masked, digests left out."""
     encrypted = str(config.get("api_key_encrypted") or "")
-    try:
-        shown = mask(box.decrypt(encrypted)) if encrypted else ""
-    except SecretUnreadable:
-        shown = "(не читается: ключ шифрования сменился)"
     return {
         "enabled": bool(config.get("enabled")),
         "domain": config.get("domain") or "",
-        "api_key": shown,
+        "api_key": _shown(box, encrypted),
         "has_api_key": bool(encrypted),
         "user_extensions": dict(config.get("user_extensions") or {}),
         "last_sync": config.get("last_sync"),

@@ -129,3 +129,73 @@ document.getElementById("save-extensions").addEventListener("click", async () =>
     show("managers-status", error.message, false);
   }
 });
+
+// Secrets (the bot token, the AMI secret) go out only when a new one is typed: an empty field
+// keeps the stored one. The page never receives a secret, only its mask.
+async function saveSettings(path, change, statusId, done) {
+  try {
+    const saved = await call("PUT", path, change);
+    done(saved);
+    show(statusId, "Настройки сохранены", true);
+  } catch (error) {
+    show(statusId, error.message, false);
+  }
+}
+
+async function runCheck(path, statusId) {
+  show(statusId, "Проверяем…", true);
+  try {
+    const outcome = await call("POST", path);
+    show(statusId, outcome.message, outcome.success);
+  } catch (error) {
+    show(statusId, error.message, false);
+  }
+}
+
+const telegramForm = document.getElementById("telegram");
+telegramForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const fields = telegramForm.elements;
+  const change = {
+    enabled: fields.enabled.checked,
+    chat_ids: fields.chat_ids.value.split("\n").map((line) => line.trim()).filter(Boolean),
+    api_url: fields.api_url.value.trim(),
+  };
+  if (fields.bot_token.value.trim()) change.bot_token = fields.bot_token.value.trim();
+  await saveSettings("telegram", change, "telegram-status", (saved) => {
+    fields.bot_token.value = "";
+    if (saved.has_bot_token) fields.bot_token.placeholder = "введите, чтобы заменить";
+    document.getElementById("masked-token").textContent = saved.bot_token || "не задан";
+    fields.chat_ids.value = saved.chat_ids.join("\n");
+    fields.api_url.value = saved.api_url;
+    fields.enabled.checked = saved.enabled;
+  });
+});
+
+document.getElementById("test-telegram").addEventListener("click", () =>
+  runCheck("telegram-test", "telegram-status"));
+
+const amiForm = document.getElementById("ami");
+amiForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const fields = amiForm.elements;
+  const change = {
+    host: fields.host.value.trim(),
+    username: fields.username.value.trim(),
+    context: fields.context.value.trim(),
+  };
+  if (fields.port.value !== "") change.port = Number(fields.port.value);
+  if (fields.secret.value) change.secret = fields.secret.value;
+  await saveSettings("ami", change, "ami-status", (saved) => {
+    fields.secret.value = "";
+    if (saved.has_secret) fields.secret.placeholder = "введите, чтобы заменить";
+    document.getElementById("masked-secret").textContent = saved.secret || "не задан";
+    fields.host.value = saved.host;
+    fields.port.value = String(saved.port);
+    fields.username.value = saved.username;
+    fields.context.value = saved.context;
+  });
+});
+
+document.getElementById("test-ami").addEventListener("click", () =>
+  runCheck("ami-test", "ami-status"));
