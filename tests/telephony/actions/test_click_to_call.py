@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import httpx
@@ -133,3 +135,31 @@ async def test_smart_redirect_names_the_responsible_managers_extension(
         "/api/smart-redirect", params={"phone": "375291112233"}, headers={"Token": "nope"}
     )
     assert refused.status_code == 401
+
+
+async def test_a_pbx_that_drops_the_connection_is_not_dialled_again_and_again() -> None:
+    """panoramisk's Manager reconnects forever on its own; click-to-call and the admin's check
+    connect once, whatever the PBX does, and answer."""
+    from switchboard.core.http.errors import IntegrationError
+    from switchboard.integrations.asterisk import ami
+
+    connections = 0
+
+    async def hang_up_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.close()
+
+    server = await asyncio.start_server(hang_up_at_once, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    access = ami.AmiAccess(host="127.0.0.1", port=port, username="u", secret="s")
+    try:
+        with contextlib.suppress(IntegrationError):
+            await ami.originate(access, extension="150", phone="375291234567", wait=0.5)
+        with contextlib.suppress(IntegrationError):
+            await ami.check_login(access, timeout=0.5)
+        await asyncio.sleep(1.0)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert connections == 2  # one each, no reconnects

@@ -28,12 +28,13 @@ from switchboard.core.errors import (
     excerpt,
 )
 from switchboard.core.http.errors import IntegrationError, PeerTimeout
+from switchboard.integrations.asterisk import ami
 from switchboard.integrations.asterisk.ami import TARGET as AMI
 from switchboard.integrations.retailcrm.adapter import RetailCrm
 from switchboard.integrations.telegram.adapter import TelegramNotifier
 from switchboard.runtime import Runtime, runtime_of
 from switchboard.telephony.actions.service import ami_access, callback_key_digest
-from switchboard.telephony.admin import access, ami_check, repository, service
+from switchboard.telephony.admin import access, repository, service
 from switchboard.telephony.admin.schemas import (
     AmiChange,
     AmiView,
@@ -701,7 +702,7 @@ async def put_ami(request: Request, enterprise_number: str, who: Changer) -> Ami
     description=(
         "Logs in to the PBX's AMI with the saved access and leaves. 409: no access is saved; "
         "502: the PBX refused the login (a wrong user or secret); 503: the PBX cannot be "
-        f"reached or did not answer within {ami_check.CHECK_SECONDS:g} s."
+        f"reached or did not answer within {ami.CHECK_SECONDS:g} s."
     ),
 )
 async def test_ami(request: Request, enterprise_number: str, who: Changer) -> Outcome:
@@ -719,8 +720,8 @@ async def test_ami(request: Request, enterprise_number: str, who: Changer) -> Ou
         runtime,
         enterprise_number,
         AMI,
-        ami_check.check_login(access_),
-        seconds=ami_check.CHECK_SECONDS + 1,
+        ami.check_login(access_),
+        seconds=ami.CHECK_SECONDS + 1,
     )
     return Outcome(
         success=True,

@@ -10,50 +10,23 @@ alone, valid for `RECORDINGS_LINK_DAYS`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from pathlib import Path
-from typing import Any, Literal
+from datetime import UTC, datetime, tzinfo
+from typing import Literal
 
-import anyio
-import httpx
-import puremagic
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.core.http.client import parse_retry_after
-from switchboard.core.http.errors import (
-    PeerNotFound,
-    PeerRejected,
-    PeerTimeout,
-    PeerUnavailable,
-)
 from switchboard.integrations.retailcrm import mapping
 from switchboard.telephony.models import Call, CallEvent
 from switchboard.telephony.records import repository
 from switchboard.telephony.records.schemas import CallRecord
 
-TARGET = "PBX"
 #: The signing key's purpose (`SecretBox.signing_key`): a recording link and nothing else.
 LINK_PURPOSE = "telephony.recording-link"
-#: Audio a PBX records, by the extension the sniffer names, with the type served.
-AUDIO_TYPES = {
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".flac": "audio/flac",
-    ".m4a": "audio/mp4",
-}
-_SNIFF_BYTES = 8192
-_CHUNK = 64 * 1024
 
 
 # --- the signed link ---------------------------------------------------------------------------
@@ -167,94 +140,6 @@ def _note_end(call: CallRecord, event: CallEvent, zone: tzinfo) -> None:
         call.record_id = call.record_id or uuid.uuid4()
 
 
-# --- fetching a recording from the PBX ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fetched:
-    path: Path
-    content_type: str
-    extension: str
-    size: int
-
-
-async def fetch(client: httpx.AsyncClient, source: str, folder: Path, *, max_bytes: int) -> Fetched:
-    """Download `source` into a file in `folder` and check that it is audio, by its content.
-    Raises PeerUnavailable/PeerTimeout (try again later) or PeerRejected (it never will be)."""
-    if not source.startswith(("http://", "https://")):
-        raise PeerRejected(TARGET, "the recording's address is not an http(s) URL")
-    path = await asyncio.to_thread(_scratch_file, folder)
-    try:
-        size, head = await _download(client, source, path, max_bytes)
-        extension, content_type = sniff(head)
-    except BaseException:
-        await asyncio.to_thread(path.unlink, missing_ok=True)
-        raise
-    return Fetched(path=path, content_type=content_type, extension=extension, size=size)
-
-
-def _scratch_file(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as handle:
-        return Path(handle.name)
-
-
-async def _download(
-    client: httpx.AsyncClient, source: str, path: Path, max_bytes: int
-) -> tuple[int, bytes]:
-    try:
-        async with client.stream("GET", source) as response:
-            _check_answer(response, max_bytes)
-            size, head = 0, b""
-            async with await anyio.open_file(path, "wb") as out:
-                async for chunk in response.aiter_bytes(_CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise PeerRejected(TARGET, f"the recording is over {max_bytes} bytes")
-                    if len(head) < _SNIFF_BYTES:
-                        head += chunk[: _SNIFF_BYTES - len(head)]
-                    await out.write(chunk)
-    except httpx.TimeoutException:
-        raise PeerTimeout(TARGET, "the PBX did not send the recording in time") from None
-    except httpx.TransportError as error:
-        raise PeerUnavailable(TARGET, f"the PBX is unreachable: {type(error).__name__}") from None
-    if size == 0:
-        raise PeerRejected(TARGET, "the PBX sent an empty recording")
-    return size, head
-
-
-def _check_answer(response: httpx.Response, max_bytes: int) -> None:
-    status = response.status_code
-    if status in (404, 410):
-        raise PeerNotFound(TARGET, "the PBX has no such recording", status_code=status)
-    if status == 429 or status >= 500:
-        raise PeerUnavailable(
-            TARGET,
-            f"the PBX answered {status}",
-            status_code=status,
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
-        )
-    if not 200 <= status < 300:
-        raise PeerRejected(TARGET, f"the PBX answered {status}", status_code=status)
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise PeerRejected(TARGET, f"the recording is larger than {max_bytes} bytes")
-
-
-def sniff(head: bytes) -> tuple[str, str]:
-    """(extension, content type) of audio recognised by its first bytes; PeerRejected for
-    anything else (an error page, a file of another kind), whatever it is called."""
-    try:
-        matches: list[Any] = puremagic.magic_string(head)
-    except puremagic.PureError:
-        matches = []
-    for match in matches:
-        if match.extension in AUDIO_TYPES:
-            return match.extension, AUDIO_TYPES[match.extension]
-    seen = matches[0].name if matches else "unrecognised content"
-    raise PeerRejected(TARGET, f"the PBX sent no audio recording ({seen})")
-
-
 def storage_key(call: Call, extension: str) -> str:
-    when = call.started_at or datetime.now().astimezone()
+    when = call.started_at or datetime.now(UTC)
     return f"{call.enterprise_number}/{when:%Y/%m}/{call.record_id}{extension}"

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-import httpx
 import structlog
 
 from switchboard.core.crypto import SecretBox
 from switchboard.core.http.errors import PeerRejected
+from switchboard.integrations.asterisk.client import TARGET, PbxRecordingsClient
 from switchboard.integrations.crm import CallFacts, Planned
 from switchboard.telephony.models import Call
 from switchboard.telephony.records import repository, service
@@ -66,12 +66,7 @@ class Recordings:
         self.link_days = link_days
         self.max_bytes = max_bytes
         self.scratch = scratch
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=5.0),
-            follow_redirects=True,
-            max_redirects=3,
-            headers={"User-Agent": "switchboard-recordings"},
-        )
+        self.client = PbxRecordingsClient(timeout=timeout)
 
     @classmethod
     def create(cls, runtime: Runtime) -> Self:
@@ -103,13 +98,10 @@ async def fetch_now(runtime: Runtime, call: Call) -> None:
     """Fetch the call's recording from its PBX into the store and record that (or why not)."""
     recordings = runtime.extension(Recordings)
     if not call.record_source or call.record_id is None:
-        raise PeerRejected(service.TARGET, "the call names no recording")
+        raise PeerRejected(TARGET, "the call names no recording")
     try:
-        fetched = await service.fetch(
-            recordings.client,
-            call.record_source,
-            recordings.scratch,
-            max_bytes=recordings.max_bytes,
+        fetched = await recordings.client.fetch(
+            call.record_source, recordings.scratch, max_bytes=recordings.max_bytes
         )
     except PeerRejected as error:
         async with runtime.database.transaction() as session:
@@ -154,7 +146,7 @@ class Recorder:
         async with self.runtime.database.transaction() as session:
             call = await repository.call_of(session, enterprise_number, unique_id)
         if call is None:
-            raise PeerRejected(service.TARGET, "the call has no record")
+            raise PeerRejected(TARGET, "the call has no record")
         if call.record_status != "stored":
             await fetch_now(self.runtime, call)
         return {"key": call.record_path, "type": call.record_type}
