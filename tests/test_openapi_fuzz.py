@@ -71,6 +71,8 @@ def served_api(
         yield server.url
 
 
+# Every operation in both modes: about a minute on a quiet machine, more while others run.
+@pytest.mark.timeout(300)
 def test_every_operation_keeps_its_documented_promises(served_api: str) -> None:
     schema = schemathesis.openapi.from_url(served_api + "/openapi.json")
     operations = []
@@ -96,7 +98,7 @@ def test_every_operation_keeps_its_documented_promises(served_api: str) -> None:
     assert failures == {}, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
     assert calls["GET /api/dicts/online-questions (positive)"] >= EXAMPLES_PER_OPERATION // 2
     assert calls["GET /api/dicts/online-questions (negative)"] >= EXAMPLES_PER_OPERATION // 2
-    assert time.monotonic() - started < 120
+    assert time.monotonic() - started < 240
 
 
 def describe(failure: BaseException) -> str:
