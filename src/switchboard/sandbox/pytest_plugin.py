@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from switchboard.sandbox.onec import OneCEmulator
     from switchboard.sandbox.openid import OpenIdIssuer
     from switchboard.sandbox.retailcrm import RetailCrmEmulator
+    from switchboard.sandbox.telegram import TelegramEmulator
 
 
 @dataclass
@@ -246,3 +247,31 @@ def pbx_recordings(pbx_recordings_server: RunningPbxRecordings) -> RunningPbxRec
     """The PBX's web folder of recordings (`/monitor/<UniqueId>.wav`), no faults, reset."""
     pbx_recordings_server.emulator.reset()
     return pbx_recordings_server
+
+
+@dataclass
+class RunningTelegram:
+    emulator: TelegramEmulator
+    url: str
+
+
+@pytest.fixture(scope="session")
+def telegram_api_server() -> Iterator[RunningTelegram]:
+    from switchboard.sandbox.telegram import TelegramEmulator
+
+    emulator = TelegramEmulator()
+    with BackgroundServer(emulator.app) as server:
+        yield RunningTelegram(emulator, server.url)
+
+
+@pytest.fixture
+def telegram_api(telegram_api_server: RunningTelegram) -> RunningTelegram:
+    """The Telegram Bot API emulator with no bots or chats, no faults, an empty journal and
+    flood limits far above what a test sends (a test that wants a 429 injects it)."""
+    emulator = telegram_api_server.emulator
+    emulator.reset()
+    emulator.faults.clear()
+    emulator.journal.clear()
+    emulator.limits.group_chat_per_minute = 10_000
+    emulator.limits.bot_per_second = 10_000
+    return telegram_api_server

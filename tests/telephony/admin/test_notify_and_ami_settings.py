@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,9 +21,8 @@ from switchboard.core.crypto import SecretBox
 from switchboard.main import create_app
 from switchboard.runtime import Runtime
 from switchboard.sandbox.asterisk.calls import CallGenerator
-from switchboard.sandbox.pytest_plugin import RunningAmi
-from switchboard.sandbox.server import BackgroundServer, LoopServer
-from switchboard.sandbox.telegram import TelegramEmulator
+from switchboard.sandbox.pytest_plugin import RunningAmi, RunningTelegram
+from switchboard.sandbox.server import LoopServer
 from switchboard.telephony.admin import access
 from switchboard.telephony.admin.service import set_admin_password, set_internal_phones
 from switchboard.telephony.models import Enterprise, IntegrationLog
@@ -41,32 +39,14 @@ AMI_USER, AMI_SECRET = "switchboard", "ami-sandbox"
 WHEN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
 
-@dataclass
-class RunningTelegram:
-    emulator: TelegramEmulator
-    url: str
-
-
-@pytest.fixture(scope="module")
-def telegram_server() -> Iterator[RunningTelegram]:
-    emulator = TelegramEmulator()
-    with BackgroundServer(emulator.app) as server:
-        yield RunningTelegram(emulator, server.url)
-
-
 @pytest.fixture
-def telegram(telegram_server: RunningTelegram) -> RunningTelegram:
+def telegram(telegram_api: RunningTelegram) -> RunningTelegram:
     """The Bot API emulator with the enterprise's bot and its two call chats."""
-    emulator = telegram_server.emulator
-    emulator.reset()
-    emulator.faults.clear()
-    emulator.journal.clear()
-    emulator.limits.group_chat_per_minute = 10_000
-    emulator.limits.bot_per_second = 10_000
+    emulator = telegram_api.emulator
     emulator.add_bot(BOT_TOKEN, BOT_NAME, "Звонки June")
     emulator.add_chat(CALLS_CHAT, "supergroup", title="Звонки")
     emulator.add_chat(SECOND_CHAT, "supergroup", title="Руководители")
-    return telegram_server
+    return telegram_api
 
 
 async def _enterprise(runtime: Runtime, number: str = "0367") -> None:

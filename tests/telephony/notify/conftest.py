@@ -4,42 +4,20 @@ what the tests send (a test that wants a 429 injects it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import pytest
 
-from switchboard.sandbox.server import BackgroundServer
-from switchboard.sandbox.telegram import TelegramEmulator
+from switchboard.sandbox.pytest_plugin import RunningTelegram
 
 BOT_TOKEN = "7000000042:AAtest-switchboard-notify_secret"  # the emulator bot's, no secret
 CALLS_CHAT = -1001000000001
 SECOND_CHAT = -1001000000002
 
 
-@dataclass
-class RunningTelegram:
-    emulator: TelegramEmulator
-    url: str
-
-
-@pytest.fixture(scope="session")
-def telegram_server() -> Iterator[RunningTelegram]:
-    emulator = TelegramEmulator()
-    with BackgroundServer(emulator.app) as server:
-        yield RunningTelegram(emulator, server.url)
-
-
 @pytest.fixture
-def telegram(telegram_server: RunningTelegram) -> RunningTelegram:
-    emulator = telegram_server.emulator
-    emulator.reset()
-    emulator.faults.clear()
-    emulator.journal.clear()
-    # Telegram allows 20 messages a minute to a group; a test plays more calls than that.
-    emulator.limits.group_chat_per_minute = 10_000
-    emulator.limits.bot_per_second = 10_000
+def telegram(telegram_api: RunningTelegram) -> RunningTelegram:
+    """The Telegram emulator with one bot and two supergroups (the enterprise's call chats)."""
+    emulator = telegram_api.emulator
     emulator.add_bot(BOT_TOKEN, "switchboard_notify_bot", "Switchboard")
     emulator.add_chat(CALLS_CHAT, "supergroup", title="Звонки")
     emulator.add_chat(SECOND_CHAT, "supergroup", title="Руководители")
-    return telegram_server
+    return telegram_api

@@ -19,8 +19,9 @@ from switchboard.core.http import (
 from switchboard.core.metrics import Metrics
 from switchboard.integrations.telegram.client import TelegramBotClient
 from switchboard.sandbox.faults import Fault
+from switchboard.sandbox.pytest_plugin import RunningTelegram
 
-from .conftest import BOT_TOKEN, CALLS_CHAT, RunningTelegram
+from .conftest import BOT_TOKEN, CALLS_CHAT
 
 
 def _kit() -> HttpKit:

@@ -23,13 +23,13 @@ from switchboard.integrations.telegram.adapter import TelegramNotifier, make_con
 from switchboard.runtime import Runtime
 from switchboard.sandbox.asterisk.calls import CallGenerator, CallScenario
 from switchboard.sandbox.faults import Fault
-from switchboard.sandbox.pytest_plugin import RunningPbxRecordings
+from switchboard.sandbox.pytest_plugin import RunningPbxRecordings, RunningTelegram
 from switchboard.sandbox.telegram import MessageView
 from switchboard.telephony.delivery.tasks import Crms, run_once
 from switchboard.telephony.models import CallEvent, Delivery, IntegrationLog
 from tests.telephony.support import TOKEN, add_enterprise
 
-from .conftest import BOT_TOKEN, CALLS_CHAT, SECOND_CHAT, RunningTelegram
+from .conftest import BOT_TOKEN, CALLS_CHAT, SECOND_CHAT
 
 WHEN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
