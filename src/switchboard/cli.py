@@ -451,6 +451,112 @@ async def _save_phones(
     }
 
 
+@app.command("messenger-staff")
+def messenger_staff(
+    login: Annotated[str, typer.Argument(help="The staff member's login (an e-mail).")],
+    *,
+    name: Annotated[str, typer.Option(help="Their name, as operators and visitors see it.")],
+    role: Annotated[str, typer.Option(help="operator, supervisor or admin.")],
+    branch: Annotated[
+        str | None,
+        typer.Option(help="The code of their branch (a change without it keeps the branch)."),
+    ] = None,
+    capacity: Annotated[
+        int | None,
+        typer.Option(
+            help="Conversations routing gives them at most at a time (new accounts: 5; "
+            "a change without it keeps it)."
+        ),
+    ] = None,
+    password_prompt: Annotated[
+        bool,
+        typer.Option(
+            "--password-prompt",
+            help="Ask for their password (twice, not shown; kept as an argon2 hash).",
+        ),
+    ] = False,
+) -> None:
+    """Create or change a messenger staff account (an operator, supervisor or administrator),
+    in one transaction. Without --password-prompt a new account cannot log in yet."""
+    from switchboard.messenger.models import STAFF_ROLES
+
+    if role not in STAFF_ROLES:
+        _refuse(f"--role {role!r}: one of {', '.join(STAFF_ROLES)}")
+    if not name.strip():
+        _refuse("--name is empty")
+    if capacity is not None and not 0 <= capacity <= 1000:
+        _refuse("--capacity: a whole number from 0 to 1000")
+    password = _staff_password() if password_prompt else None
+    created, line = asyncio.run(
+        _save_staff(
+            _settings(),
+            login=login,
+            name=name,
+            role=role,
+            branch=branch,
+            capacity=capacity,
+            password=password,
+        )
+    )
+    typer.echo(f"staff {line} {'created' if created else 'changed'}")
+    if password is not None:
+        typer.echo("password set")
+    elif created:
+        typer.echo("no password yet: set one with --password-prompt to let them log in")
+
+
+def _staff_password() -> str:
+    from switchboard.messenger.accounts.service import MAX_PASSWORD, MIN_PASSWORD
+
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        _refuse(f"the password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    return password
+
+
+async def _save_staff(
+    settings: Settings,
+    *,
+    login: str,
+    name: str,
+    role: str,
+    branch: str | None,
+    capacity: int | None,
+    password: str | None,
+) -> tuple[bool, str]:
+    """(whether the account was created, a line describing it); one transaction."""
+    import psycopg
+    from sqlalchemy.exc import ProgrammingError
+
+    from switchboard.core.errors import ApiError
+    from switchboard.core.i18n import translate
+    from switchboard.domains import open_runtime
+    from switchboard.messenger.accounts.service import Passwords, save_staff
+
+    hashed = Passwords().hash_now(password) if password is not None else None
+    try:
+        async with open_runtime(settings) as runtime, runtime.database.transaction() as session:
+            staff, created = await save_staff(
+                session,
+                login=login,
+                name=name,
+                role=role,
+                branch_code=branch,
+                capacity=capacity,
+                password_hash=hashed,
+            )
+    except ApiError as error:
+        _refuse(translate(error.message, "en", **error.params))
+    except ProgrammingError as error:
+        if not isinstance(error.orig, psycopg.errors.UndefinedTable):
+            raise
+        _refuse("the database has no messenger tables yet; run `switchboard migrate` first")
+    where = f", branch {staff.branch_code}" if staff.branch_code else ""
+    return created, (
+        f"{staff.login} ({staff.name}): {staff.role}{where}, capacity {staff.capacity}"
+    )
+
+
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option(help="1C OData on this port, Chatwoot on the next.")] = 8001,

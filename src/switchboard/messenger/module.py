@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from switchboard.core.module import DomainModule
+from switchboard.messenger.accounts import endpoints as accounts
 from switchboard.messenger.routing import tasks as routing
 from switchboard.messenger.settings import MessengerSettings
 
@@ -10,6 +11,7 @@ MODULE = DomainModule(
     name="messenger",
     schemas=("messenger",),
     models=("switchboard.messenger.models",),
+    routers=(accounts.router,),
     blueprints=(routing.blueprint,),
     settings=MessengerSettings,
 )

@@ -18,3 +18,7 @@ class MessengerSettings(SettingsSection):
     #: A MaxMind City database (`.mmdb`, GeoLite2-City or GeoIP2-City) for visitors' regions;
     #: unset: no lookup, every visitor without a declared region goes to the default branch.
     geoip_database_path: str = Field("", validation_alias="GEOIP_DATABASE_PATH")
+    #: How long a staff member's login lasts (the session cookie and its row), in hours.
+    messenger_session_hours: int = Field(
+        12, ge=1, le=720, validation_alias="MESSENGER_SESSION_HOURS"
+    )
