@@ -75,3 +75,20 @@ def platform_env(database_url: str, **extra: str) -> dict[str, str]:
         "FRONT_BEARER_TOKEN": "",
         **extra,
     }
+
+
+def run_switchboard(
+    database_url: str, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`python -m switchboard <args>` on `database_url`, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "switchboard", *args],
+        env={**os.environ, **platform_env(database_url)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        # No controlling terminal: a password prompt reads stdin, as it would in a pipe.
+        start_new_session=True,
+    )

@@ -4,9 +4,7 @@ logout, the CSRF token on every change, roles, and `switchboard messenger-staff`
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -21,7 +19,7 @@ from switchboard.messenger.accounts.endpoints import SESSION_COOKIE, require_rol
 from switchboard.messenger.accounts.repository import StaffRecord
 from switchboard.runtime import Runtime
 from tests.messenger.support import World
-from tests.servers import platform_env
+from tests.servers import run_switchboard
 
 PASSWORD = "correct horse battery staple"
 AUTH = "/api/messenger/auth"
@@ -332,17 +330,7 @@ async def test_changing_an_account_keeps_what_is_not_given(runtime: Runtime) -> 
 
 
 def run(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "switchboard", "messenger-staff", *args],
-        env={**os.environ, **platform_env(database_url)},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        # No controlling terminal: the password prompt reads stdin, as it would in a pipe.
-        start_new_session=True,
-    )
+    return run_switchboard(database_url, "messenger-staff", *args, stdin=stdin)
 
 
 async def test_the_command_creates_an_account_that_can_log_in(

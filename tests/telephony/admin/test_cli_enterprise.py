@@ -5,9 +5,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import sys
 from typing import Any
 
 import psycopg
@@ -15,24 +13,14 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from switchboard.telephony.admin.access import password_matches
-from tests.servers import platform_env
+from tests.servers import run_switchboard
 
 PASSWORD = "correct horse battery staple"
 TOKEN_LINE = "PBX token (shown once; give it to the PBX as Token): "
 
 
 def run(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "switchboard", *args],
-        env={**os.environ, **platform_env(database_url)},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        # No controlling terminal: the password prompt reads stdin, as it would in a pipe.
-        start_new_session=True,
-    )
+    return run_switchboard(database_url, *args, stdin=stdin)
 
 
 def enterprise(database_url: str, number: str) -> dict[str, Any] | None:
