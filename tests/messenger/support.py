@@ -196,3 +196,8 @@ def write_mmdb(path: Path, networks: dict[str, tuple[str, str | None]]) -> Path:
 
 def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
+
+
+async def public_key(world: World, inbox: int) -> str:
+    """The widget's public key of an inbox."""
+    return str(await world.one("SELECT public_key FROM messenger.inboxes WHERE id = :i", i=inbox))

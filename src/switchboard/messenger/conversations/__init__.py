@@ -1,0 +1,1 @@
+"""The visitor's side of conversations: the widget's JSON API (bootstrap, messages)."""
