@@ -4,6 +4,7 @@ the history, out-of-hours conversations and text stored exactly as typed."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -150,6 +151,15 @@ async def test_a_repeated_client_id_answers_the_same_message_and_stores_nothing(
     assert repeat.status_code == 200
     assert repeat.json()["messages"] == first.json()["messages"]
     assert await world.one("SELECT count(*) FROM messenger.messages") == 1
+    conversation = first.json()["conversation"]["id"]
+    assert len(await runtime.bus.history(channel(conversation), 0)) == 1
+
+    # Sent twice at once (a retry racing the original): still one message, one conversation.
+    both = await asyncio.gather(*(send(client, key, token, "гонка", "race") for _ in range(2)))
+    assert [answer.status_code for answer in both] == [200, 200]
+    assert both[0].json()["messages"] == both[1].json()["messages"]
+    assert await world.one("SELECT count(*) FROM messenger.messages") == 2
+    assert await world.one("SELECT count(*) FROM messenger.conversations") == 1
 
 
 async def test_history_answers_the_messages_after_an_id_oldest_first(
@@ -265,3 +275,16 @@ async def test_script_and_html_are_stored_and_answered_verbatim(
         f"{WIDGET}/messages", params={"inbox": key}, headers={"X-Visitor-Token": token}
     )
     assert history.json()["messages"][0]["text"] == text
+
+
+async def test_two_first_messages_at_once_open_one_conversation(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    world = World(runtime.database)
+    _, _, key = await routed_inbox(world)
+    token, _ = await start(client, key)
+    answers = await asyncio.gather(*(send(client, key, token, "привет", f"c{n}") for n in range(3)))
+    assert {answer.json()["conversation"]["id"] for answer in answers} == {
+        await world.one("SELECT id FROM messenger.conversations")
+    }
+    assert await world.one("SELECT count(*) FROM messenger.assignments") == 1
