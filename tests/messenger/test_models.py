@@ -31,7 +31,7 @@ async def test_a_client_supplied_id_is_unique_per_conversation(database: Databas
     "statement",
     [
         "UPDATE messenger.conversations SET status = 'waiting' RETURNING id",
-        "UPDATE messenger.conversations SET rating = 6 RETURNING id",
+        "UPDATE messenger.conversations SET rating = 11 RETURNING id",
         "UPDATE messenger.staff SET role = 'director' RETURNING id",
         "UPDATE messenger.staff SET status = 'lunch' RETURNING id",
         "UPDATE messenger.staff SET capacity = -1 RETURNING id",

@@ -205,7 +205,9 @@ class Conversation(Base):
     __tablename__ = "conversations"
     __table_args__ = (
         CheckConstraint(_in("status", CONVERSATION_STATUSES), name="status"),
-        CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
+        # Stars are 1–5, a net promoter score 0–10 (`rating_scale` says which the visitor saw).
+        CheckConstraint("rating BETWEEN 0 AND 10", name="rating"),
+        CheckConstraint("rating_scale IN (5, 10)", name="rating_scale"),
         # An operator's load: their open and pending conversations.
         Index(
             "ix_conversations_active_assignee",
@@ -237,6 +239,10 @@ class Conversation(Base):
     assignee_opened_at: Mapped[datetime | None]
     assignee_last_read_at: Mapped[datetime | None]
     rating: Mapped[int | None] = mapped_column(SmallInteger)
+    #: 5: stars 1–5; 10: a net promoter score 0–10 (the inbox's setting when it was rated).
+    rating_scale: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None]
     #: The region the conversation was routed by (the contact's, at its start).
     region_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey(f"{SCHEMA}.regions.id", ondelete="SET NULL")
@@ -321,3 +327,52 @@ class Assignment(Base):
         BigInteger, ForeignKey(f"{SCHEMA}.staff.id", ondelete="SET NULL")
     )
     at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Attachment(Base):
+    """A file a visitor or a staff member uploaded: kept in the messenger's storage under
+    `storage_key`, its type found from its content. It belongs to its uploader until a message
+    of theirs takes it (`message_id`, `conversation_id`)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint("(contact_id IS NULL) <> (staff_id IS NULL)", name="one_uploader"),
+        CheckConstraint("bytes >= 0", name="bytes"),
+        Index("ix_attachments_message", "message_id"),
+        Index("ix_attachments_conversation", "conversation_id"),
+        {"schema": SCHEMA},
+    )
+
+    id: Mapped[int] = _id()
+    contact_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey(f"{SCHEMA}.contacts.id", ondelete="CASCADE")
+    )
+    staff_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey(f"{SCHEMA}.staff.id", ondelete="SET NULL")
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey(f"{SCHEMA}.conversations.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey(f"{SCHEMA}.messages.id", ondelete="CASCADE")
+    )
+    #: The name the uploader gave it (shown; never used as a path).
+    file_name: Mapped[str] = mapped_column(Text)
+    #: Found from the content (puremagic), not from the name or the browser's claim.
+    content_type: Mapped[str] = mapped_column(Text)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    storage_key: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Preference(Base):
+    """A messenger-wide setting an administrator changes in the admin pages (e.g.
+    `default_branch`: the branch of visitors no region rule matches); it wins over the
+    environment's default."""
+
+    __tablename__ = "preferences"
+    __table_args__ = ({"schema": SCHEMA},)
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
