@@ -41,6 +41,7 @@ def make_store(settings: TelephonySettings, data_dir: Path) -> RecordingStore:
             region=settings.recordings_s3_region,
             access_key=settings.recordings_s3_access_key,
             secret_key=settings.recordings_s3_secret_key.get_secret_value(),
+            target="recordings:s3",
         )
     return FolderStore(settings.recordings_dir or data_dir / "recordings")
 
