@@ -7,12 +7,13 @@ from switchboard.messenger.accounts import endpoints as accounts
 from switchboard.messenger.conversations import endpoints as conversations
 from switchboard.messenger.routing import tasks as routing
 from switchboard.messenger.settings import MessengerSettings
+from switchboard.messenger.widget import endpoints as widget_scripts
 
 MODULE = DomainModule(
     name="messenger",
     schemas=("messenger",),
     models=("switchboard.messenger.models",),
-    routers=(accounts.router, conversations.router),
+    routers=(accounts.router, conversations.router, widget_scripts.router),
     blueprints=(routing.blueprint,),
     settings=MessengerSettings,
 )
