@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from switchboard.core.module import DomainModule
 from switchboard.messenger.accounts import endpoints as accounts
+from switchboard.messenger.admin import endpoints as admin
 from switchboard.messenger.conversations import endpoints as conversations
 from switchboard.messenger.routing import tasks as routing
 from switchboard.messenger.settings import MessengerSettings
