@@ -14,7 +14,7 @@ MODULE = DomainModule(
     name="messenger",
     schemas=("messenger",),
     models=("switchboard.messenger.models",),
-    routers=(accounts.router, conversations.router, widget_scripts.router),
+    routers=(accounts.router, conversations.router, widget_scripts.router, admin.router),
     blueprints=(routing.blueprint,),
     settings=MessengerSettings,
 )
