@@ -71,6 +71,10 @@ def asgi_middleware() -> list[Any]:
     return [layer for domain in DOMAINS for layer in domain.asgi_middleware]
 
 
+def public_paths() -> list[str]:
+    return [prefix for domain in DOMAINS for prefix in domain.public_paths]
+
+
 def etl_jobs() -> dict[str, EtlJob]:
     return {name: job for domain in DOMAINS for name, job in domain.etl_jobs.items()}
 

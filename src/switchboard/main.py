@@ -113,7 +113,13 @@ def create_app(
     install_docs(app)
     for layer in domains.asgi_middleware():  # innermost: inside the whole request pipeline
         app.add_middleware(layer)
-    install_middleware(app, settings, metrics=metrics, limiter=app.state.rate_limiter)
+    install_middleware(
+        app,
+        settings,
+        metrics=metrics,
+        limiter=app.state.rate_limiter,
+        public_paths=domains.public_paths(),
+    )
     return app
 
 

@@ -175,6 +175,29 @@ async def test_cors_allows_only_listed_origins(runtime_factory: Any, client_fact
     assert "access-control-allow-origin" not in other.headers
 
 
+async def test_public_paths_answer_every_origin_without_credentials(
+    runtime_factory: Any, client_factory: Any
+) -> None:
+    """The chat widget's API runs on customers' sites: any origin may call it (its visitors
+    send their token in a header), while the rest keeps to `ALLOWED_ORIGINS`."""
+    runtime = await runtime_factory(ALLOWED_ORIGINS="https://clobus.uz")
+    client = await client_factory(runtime)
+    preflight = await client.options(
+        "/api/widget/messages",
+        headers={
+            "Origin": "https://shop.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-visitor-token",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "x-visitor-token" in preflight.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in preflight.headers
+    site_only = await client.get("/api/health", headers={"Origin": "https://shop.example"})
+    assert "access-control-allow-origin" not in site_only.headers
+
+
 async def test_no_cors_headers_by_default(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/health", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in response.headers

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi import Depends
+from sqlalchemy import text
 
 from switchboard.main import create_app
 from switchboard.messenger.accounts import service
@@ -253,6 +254,52 @@ async def test_staff_set_their_own_status_with_the_csrf_token(
         f"{AUTH}/me/status", json={"status": "busy"}, headers={"X-CSRF-Token": csrf}
     )
     assert signed_out.status_code == 401
+
+
+async def test_staff_whose_panel_went_silent_are_set_offline(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """A closed browser must not keep an operator "online" for routing: the panel's heartbeat
+    keeps them present; two minutes of silence and the presence job signs them off."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from procrastinate import JobContext
+
+    from switchboard.core.jobs import RUNTIME_KEY
+    from switchboard.messenger.accounts import tasks
+
+    present = await account(runtime)
+    gone = await account(runtime, "boris@example.com")
+    csrf = (await log_in(client)).json()["csrf_token"]
+    await client.put(f"{AUTH}/me/status", json={"status": "online"}, headers={"X-CSRF-Token": csrf})
+    async with runtime.database.transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE messenger.staff SET status = 'busy', "
+                "last_seen_at = now() - interval '3 minutes' WHERE id = :id"
+            ),
+            {"id": gone.id},
+        )
+        await session.execute(
+            text(
+                "UPDATE messenger.staff SET last_seen_at = now() - interval '3 minutes' "
+                "WHERE id = :id"
+            ),
+            {"id": present.id},
+        )
+    beat = await client.post(f"{AUTH}/me/heartbeat", headers={"X-CSRF-Token": csrf})
+    assert beat.status_code == 200, beat.text
+    assert (await client.post(f"{AUTH}/me/heartbeat")).status_code == 403  # no CSRF token
+
+    context = cast(JobContext, SimpleNamespace(additional_context={RUNTIME_KEY: runtime}))
+    assert await tasks.presence.func(context) == {"offline": 1}
+    statuses = await one(
+        runtime,
+        "SELECT json_object_agg(login, status) FROM messenger.staff",
+    )
+    assert statuses == {"anna@example.com": "online", "boris@example.com": "offline"}
+    assert await tasks.presence.func(context) == {"offline": 0}
 
 
 async def test_require_role_lets_in_only_the_roles_named(runtime: Runtime) -> None:

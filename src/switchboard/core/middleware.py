@@ -5,8 +5,9 @@ From the outside in:
 * `RequestPipeline` — the request id (on every response, 500s included, and on every log line
   of the request through structlog's context), Prometheus metrics with bounded labels, one
   access-log line, and a last-resort 500;
-* `CORSMiddleware` (when `ALLOWED_ORIGINS` is set) — so that what the guard answers below it
-  (429, 431, 500) carries the CORS headers a browser needs to read it;
+* `CorsByPath` — CORS (for `ALLOWED_ORIGINS` when set; for every origin, without credentials,
+  on the domains' public paths such as the chat widget's API), so that what the guard answers
+  below it (429, 431, 500) carries the CORS headers a browser needs to read it;
 * `RequestGuard` — the header size limit (431), the general rate limit (429), and the clean 500
   of an unexpected error.
 
@@ -53,6 +54,7 @@ CORS_REQUEST_HEADERS = (
     "X-Front-Secret",
     "X-Request-Id",
     "Last-Event-ID",
+    "X-Visitor-Token",
     "Idempotency-Key",
     "Accept-Language",
     "If-None-Match",
@@ -283,12 +285,43 @@ class RequestGuard:
         return True
 
 
+def _cors(app: ASGIApp, origins: list[str]) -> CORSMiddleware:
+    return CORSMiddleware(
+        app,
+        allow_origins=origins,
+        allow_credentials="*" not in origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=list(CORS_REQUEST_HEADERS),
+        expose_headers=list(CORS_EXPOSED_HEADERS),
+    )
+
+
+class CorsByPath:
+    """CORS for the site's own pages (`allowed_origins`; none when empty), and for every origin
+    without credentials on `public_paths` (what any website embeds: its visitors prove who
+    they are with a header, never with our cookies)."""
+
+    def __init__(
+        self, app: ASGIApp, *, allowed_origins: list[str], public_paths: Sequence[str]
+    ) -> None:
+        self.site: ASGIApp = _cors(app, allowed_origins) if allowed_origins else app
+        self.public: ASGIApp = _cors(app, ["*"])
+        self.public_paths = tuple(public_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.public_paths):
+            await self.public(scope, receive, send)
+        else:
+            await self.site(scope, receive, send)
+
+
 def install_middleware(
     app: FastAPI,
     settings: CoreSettings,
     *,
     metrics: Metrics,
     limiter: RateLimiter,
+    public_paths: Sequence[str] = (),
 ) -> None:
     """The request pipeline, CORS and the guard, in the order the module docstring gives."""
     # Starlette wraps the app in reverse order of `add_middleware`: the last added is outermost.
@@ -298,14 +331,11 @@ def install_middleware(
         default_locale=settings.default_locale,
         max_header_bytes=settings.max_header_bytes,
     )
-    if settings.allowed_origins:
+    if settings.allowed_origins or public_paths:
         app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.allowed_origins,
-            allow_credentials="*" not in settings.allowed_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=list(CORS_REQUEST_HEADERS),
-            expose_headers=list(CORS_EXPOSED_HEADERS),
+            CorsByPath,
+            allowed_origins=list(settings.allowed_origins),
+            public_paths=tuple(public_paths),
         )
     app.add_middleware(
         RequestPipeline,

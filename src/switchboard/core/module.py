@@ -40,6 +40,9 @@ class DomainModule:
     #: ASGI layers the app puts inside its request pipeline (after request ids, rate limits and
     #: metrics, before the router), e.g. a fast path for a domain's busiest requests.
     asgi_middleware: Sequence[Callable[..., Any]] = ()
+    #: Path prefixes that any website may call from its pages (an embedded widget): CORS for
+    #: every origin, without cookies, whatever `ALLOWED_ORIGINS` says for the rest.
+    public_paths: Sequence[str] = ()
     #: Scheduled ETL jobs (`core.jobs.etl_task`), by the name `switchboard etl <name>` knows.
     etl_jobs: Mapping[str, EtlJob] = field(default_factory=dict)
 

@@ -178,3 +178,18 @@ async def me(staff: CurrentStaff) -> StaffView:
 )
 async def set_status(body: StatusChange, staff: ChangingStaff, session: Session) -> StaffView:
     return staff_view(await service.set_own_status(session, staff.id, body.status))
+
+
+@router.post(
+    "/me/heartbeat",
+    response_model=StaffView,
+    responses=error_responses(403),
+    summary="Report that one's panel is open",
+    description=(
+        "The operator panel calls this every 30 seconds. Staff at work (online, away, busy) "
+        "not heard from for two minutes are set offline, so routing gives nothing to someone "
+        "who closed the browser."
+    ),
+)
+async def heartbeat(staff: ChangingStaff, session: Session) -> StaffView:
+    return staff_view(await service.heartbeat(session, staff.id))

@@ -186,3 +186,22 @@ async def set_status(session: AsyncSession, staff_id: int, status: str) -> None:
         ),
         {"id": staff_id, "status": status},
     )
+
+
+async def touch(session: AsyncSession, staff_id: int) -> None:
+    await session.execute(
+        text("UPDATE messenger.staff SET last_seen_at = now() WHERE id = :id"), {"id": staff_id}
+    )
+
+
+async def mark_absent(session: AsyncSession, unseen_since: datetime) -> list[int]:
+    """Staff at work (online, away, busy) not heard from since `unseen_since`: now offline."""
+    rows = await session.execute(
+        text(
+            "UPDATE messenger.staff SET status = 'offline', updated_at = now() "
+            "WHERE status <> 'offline' AND (last_seen_at IS NULL OR last_seen_at < :since) "
+            "RETURNING id"
+        ),
+        {"since": unseen_since},
+    )
+    return [int(row[0]) for row in rows]

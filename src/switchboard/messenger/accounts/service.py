@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from switchboard.runtime import Runtime
 
 MIN_PASSWORD = 8
+#: The operator panel reports every 30 s; silent for this long, a staff member is offline.
+PRESENCE_TIMEOUT = timedelta(seconds=120)
 MAX_PASSWORD = 1024
 #: A login: an e-mail or a plain name, without spaces; kept lower-case.
 LOGIN = re.compile(r"^[a-z0-9._%+@-]{3,254}$")
@@ -239,3 +241,15 @@ async def log_out(session: AsyncSession, record: SessionRecord) -> None:
 async def set_own_status(session: AsyncSession, staff_id: int, status: str) -> StaffRecord:
     await repository.set_status(session, staff_id, status)
     return await repository.staff_by_id(session, staff_id)
+
+
+async def heartbeat(session: AsyncSession, staff_id: int) -> StaffRecord:
+    """The staff member's panel is open: they count as present (`last_seen_at`)."""
+    await repository.touch(session, staff_id)
+    return await repository.staff_by_id(session, staff_id)
+
+
+async def sign_off_absent(session: AsyncSession, now: datetime) -> list[int]:
+    """Staff whose panel has not been heard from for `PRESENCE_TIMEOUT` (a closed browser, a
+    lost network): offline, so that routing gives them nothing more. The ids changed."""
+    return await repository.mark_absent(session, now - PRESENCE_TIMEOUT)

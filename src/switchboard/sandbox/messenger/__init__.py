@@ -1,0 +1,1 @@
+"""Sandbox pieces of the messenger: simulated website visitors."""
