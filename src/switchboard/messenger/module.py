@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from switchboard.core.module import DomainModule
 from switchboard.messenger.accounts import endpoints as accounts
+from switchboard.messenger.attachments import endpoints as attachments
 from switchboard.messenger.admin import endpoints as admin
 from switchboard.messenger.conversations import endpoints as conversations
 from switchboard.messenger.routing import tasks as routing
@@ -14,7 +15,13 @@ MODULE = DomainModule(
     name="messenger",
     schemas=("messenger",),
     models=("switchboard.messenger.models",),
-    routers=(accounts.router, conversations.router, widget_scripts.router, admin.router),
+    routers=(
+        accounts.router,
+        conversations.router,
+        widget_scripts.router,
+        admin.router,
+        attachments.router,
+    ),
     blueprints=(routing.blueprint,),
     settings=MessengerSettings,
 )
