@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from switchboard.core.module import DomainModule
 from switchboard.messenger.accounts import endpoints as accounts
-from switchboard.messenger.attachments import endpoints as attachments
 from switchboard.messenger.admin import endpoints as admin
+from switchboard.messenger.attachments import endpoints as attachments
 from switchboard.messenger.conversations import endpoints as conversations
 from switchboard.messenger.routing import tasks as routing
 from switchboard.messenger.settings import MessengerSettings
