@@ -1,13 +1,13 @@
 /* Switchboard chat: the embed snippet's loader. It loads widget.js after data-load-after
-   seconds, on the first scroll (data-load-on-scroll), or at once, and passes it every data-*
-   setting of this tag (data-inbox, data-api, data-lang, ...). */
+   seconds, on the first scroll, wheel, tap or key press (data-load-on-scroll), or at once,
+   and passes it every data-* setting of this tag (data-inbox, data-api, data-lang, ...). */
 (function (d, w) {
   "use strict";
   var me = d.currentScript;
   if (!me || w.__switchboardChatLoader) return;
   w.__switchboardChatLoader = true;
   var data = me.dataset, done = false, timer = 0;
-  var events = ["scroll", "pointerdown", "keydown"];
+  var events = ["scroll", "wheel", "pointerdown", "keydown"];
   function load() {
     if (done) return;
     done = true;

@@ -1,4 +1,4 @@
-/* Switchboard chat widget: hand-written, no framework, everything in a closed Shadow DOM.
+/* Switchboard chat widget: hand-written, no framework, everything in its own Shadow DOM.
    Settings are this script's data-* attributes (the loader copies the snippet's): data-inbox
    (public key), data-api (the API's origin), data-lang (ru|en), data-position (right|left),
    data-color (a CSS colour). */
@@ -49,7 +49,7 @@
   /* ---- the launcher first: nothing goes to the network before it is on screen ---- */
   const FORCE = "all:initial !important;display:block !important;position:static !important;visibility:visible !important;opacity:1 !important";
   const host = el("div", { "data-switchboard-chat": "", style: FORCE });
-  const root = host.attachShadow({ mode: "closed" });
+  const root = host.attachShadow({ mode: "open" });
   const L = cfg.position === "left" ? "left" : "right";
   const R = L === "left" ? "right" : "left";
   const accent = /^[#\w(),.% -]{1,40}$/.test(cfg.color || "") ? cfg.color : "#2563eb";
@@ -198,7 +198,7 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED || ++errors >= 3) { clearTimeout(giveUp); fallBack(); }
     };
-    for (const type of ["message.created", "messages.seen", "typing", "conversation.changed"]) {
+    for (const type of ["message.created", "messages.seen", "typing.changed", "conversation.changed"]) {
       source.addEventListener(type, (event) => {
         errors = 0;
         if (event.lastEventId) S.lastEvent = event.lastEventId;
@@ -251,7 +251,7 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
       S.delivered = Math.max(S.delivered, data.delivered_up_to || 0, data.read_up_to || 0);
       S.read = Math.max(S.read, data.read_up_to || 0);
       S.messages.forEach(ticks);
-    } else if (type === "typing" && data.author_kind === "staff") {
+    } else if (type === "typing.changed" && data.author_kind === "staff") {
       theirTyping(data.typing !== false, data.name);
     } else if (type === "conversation.changed" && data.conversation) {
       setConversation(data.conversation);
@@ -608,7 +608,8 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
     if (!boot || !conv || !boot.rating || !boot.rating.enabled) return;
     const shown = extra.querySelector(".rating");
     const rated = conv.rating != null || (load().rated || []).includes(conv.id);
-    if (!/^(resolved|closed)$/.test(conv.status) || rated) return shown && !shown.dataset.done && shown.remove();
+    if (!/^(resolved|closed)$/.test(conv.status)) return shown && shown.remove();
+    if (rated) return shown && !shown.dataset.done && done(shown, t("thanks"));
     if (shown && +shown.dataset.conversation === conv.id) return;
     if (shown) shown.remove();
     const nps = +boot.rating.scale === 10, top = nps ? 10 : 5, title = t(nps ? "rateNps" : "rate");
