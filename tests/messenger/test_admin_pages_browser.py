@@ -113,5 +113,20 @@ async def test_an_admin_edits_an_inbox_schedule_on_the_page_and_it_is_saved(
         await expect(monday).to_have_value("09:00-13:00, 14:00-18:00")
         await expect(editor.get_by_label("Вторник: часы работы")).to_have_value("")
         await expect(editor.get_by_label("Часовой пояс")).to_have_value("Asia/Yekaterinburg")
+
+        # The other sections work too: a branch added on its page, the staff listed.
+        await page.click("nav >> text=Филиалы")
+        await expect(page.locator("#default-source")).to_contain_text("Не выбран")
+        await page.fill("#branch-form input[name=code]", "ekb")
+        await page.fill("#branch-form input[name=name]", "Екатеринбург")
+        await page.click("#branch-form button[type=submit]")
+        await expect(page.locator("#status")).to_have_text("Филиал добавлен")
+        await expect(page.locator("#branches tbody tr")).to_have_count(1)
+        await page.click("nav >> text=Сотрудники")
+        await expect(page.locator("#staff tbody")).to_contain_text(LOGIN)
+        await page.click("nav >> text=Регионы и правила")
+        await expect(page.locator("#rule-form select[name=branch_id]")).to_contain_text(
+            "Екатеринбург"
+        )
         await browser.close()
     assert problems == []

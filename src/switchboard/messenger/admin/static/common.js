@@ -4,7 +4,7 @@
 export const API = "/api/messenger/admin";
 const AUTH = "/api/messenger/auth";
 // The login answers its CSRF token once; the messenger's pages keep it for this browser.
-export const CSRF_KEY = "switchboard.messenger.csrf";
+export const CSRF_KEY = "switchboard-messenger-csrf"; // the operator panel keeps it under the same key
 
 export const canChange = document.body.dataset.canChange === "true";
 export const myId = Number(document.body.dataset.staffId || 0);
