@@ -186,6 +186,7 @@ async def create_inbox(
     response_model=InboxView,
     responses=error_responses(404),
     summary="One inbox",
+    description="The inbox with its settings, public key and embed code. Supervisors may read.",
 )
 async def get_inbox(request: Request, inbox_id: Id, who: Reader, session: Session) -> InboxView:
     return inbox_view(await service.inbox(session, inbox_id), api_url(request))
@@ -237,6 +238,7 @@ async def delete_inbox(inbox_id: Id, who: Admin, session: Session) -> Response:
     "/branches",
     response_model=list[BranchView],
     summary="The branches, with their staff counts and which is the default",
+    description="Every branch by name; `is_default` marks where unmatched visitors go now.",
 )
 async def list_branches(request: Request, who: Reader, session: Session) -> list[BranchView]:
     default = await _default_id(request, session)
@@ -329,6 +331,7 @@ async def put_preferences(
     "/regions",
     response_model=list[RegionView],
     summary="The regions (ISO 3166 codes as a MaxMind City database names them)",
+    description="Every region by code, with how many rules send its visitors to a branch.",
 )
 async def list_regions(who: Reader, session: Session) -> list[RegionView]:
     return [RegionView(**vars(row)) for row in await repository.regions(session)]
@@ -401,6 +404,7 @@ async def create_rule(body: RuleChange, who: Admin, session: Session) -> RuleVie
     response_model=RuleView,
     responses=_CHANGE,
     summary="Change a rule",
+    description="The whole rule as it should be; 422 names an unknown region, branch or inbox.",
 )
 async def update_rule(rule_id: Id, body: RuleChange, who: Admin, session: Session) -> RuleView:
     return rule_view(await service.update_rule(session, rule_id, body))
@@ -411,6 +415,7 @@ async def update_rule(rule_id: Id, body: RuleChange, who: Admin, session: Sessio
     status_code=204,
     responses=error_responses(404),
     summary="Delete a rule",
+    description="Visitors of its region then follow the region's other rules or the default.",
 )
 async def delete_rule(rule_id: Id, who: Admin, session: Session) -> Response:
     await service.delete_rule(session, rule_id)
@@ -453,6 +458,7 @@ async def create_staff(
     response_model=StaffAdminView,
     responses=error_responses(404),
     summary="One staff account",
+    description="Never a password or its hash: `has_password` says whether one is set.",
 )
 async def get_staff(staff_id: Id, who: Reader, session: Session) -> StaffAdminView:
     return staff_view(await service.staff(session, staff_id))
