@@ -486,3 +486,27 @@ def test_sniffing_looks_at_the_content_only(tmp_path: Path) -> None:
     for refused in (b"<?xml version='1.0'?><x/>", "текст".encode("cp1251"), b"a\x00b", HTML):
         with pytest.raises(Refused):
             kind(refused)
+
+
+async def test_a_visitor_uploads_at_most_sixty_files_an_hour(
+    app: tuple[Runtime, httpx.AsyncClient],
+) -> None:
+    runtime, client = app
+    _, key = await widget_inbox(runtime)
+    token = await visitor(client, key)
+    world = World(runtime.database)
+    contact = await world.one("SELECT max(id) FROM messenger.contacts")
+    await world.one(
+        "INSERT INTO messenger.attachments (contact_id, file_name, content_type, bytes, "
+        "storage_key, created_at) SELECT :c, 'a.png', 'image/png', 1, 'k' || n, "
+        "now() - interval '30 minutes' FROM generate_series(1, :n) n RETURNING 1",
+        c=contact,
+        n=service.VISITOR_UPLOADS_PER_HOUR,
+    )
+    refused = await upload_as_visitor(client, key, token, png(), "one-more.png")
+    assert (refused.status_code, refused.json()["error"]) == (429, "attachment_quota")
+    assert 1700 <= int(refused.headers["retry-after"]) <= 1801
+    await world.one(
+        "UPDATE messenger.attachments SET created_at = now() - interval '2 hours' RETURNING 1"
+    )
+    assert (await upload_as_visitor(client, key, token, png(), "later.png")).status_code == 201

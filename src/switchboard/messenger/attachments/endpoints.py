@@ -324,7 +324,7 @@ async def _keep(
     "/attachments",
     status_code=201,
     response_model=AttachmentView,
-    responses={**error_responses(401, 403, 404, 422), **_UPLOAD_ERRORS},
+    responses={**error_responses(401, 403, 404, 422, 429), **_UPLOAD_ERRORS},
     openapi_extra=upload_body(with_inbox=True),
     summary="Upload a visitor's file",
     description=(
@@ -335,7 +335,8 @@ async def _keep(
         "else, HTML or SVG included whatever its name, is refused (415). Larger than "
         "MESSENGER_ATTACHMENT_MAX_BYTES (10 MiB by default): 413, nothing kept. 401 without "
         "a known `X-Visitor-Token`; 403 when the inbox turned attachments off or is limited to "
-        "other sites. The answer's `url` is a signed link that expires."
+        "other sites; 429 past 60 files an hour. The answer's `url` "
+        "is a signed link that expires."
     ),
 )
 async def upload_visitor_file(
@@ -344,6 +345,7 @@ async def upload_visitor_file(
     runtime = runtime_of(request)
     async with runtime.database.transaction() as session:
         contact = await conversations.visitor(session, token)
+        await service.check_visitor_quota(session, contact.id, utcnow())
 
     async def check(name: str, value: str) -> None:
         if name != "inbox":

@@ -86,3 +86,19 @@ async def of_messages(
         record = AttachmentRecord(**row._mapping)
         found.setdefault(int(row.message_id), []).append(record)
     return found
+
+
+async def recent_uploads(
+    session: AsyncSession, contact_id: int, since: datetime
+) -> tuple[int, datetime | None]:
+    """How many files the contact uploaded since `since`, and when the first of them was."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT count(*) AS n, min(created_at) AS first FROM messenger.attachments "
+                "WHERE contact_id = :c AND created_at >= :since"
+            ),
+            {"c": contact_id, "since": since},
+        )
+    ).one()
+    return int(row.n), row.first

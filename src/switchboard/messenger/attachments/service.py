@@ -34,7 +34,7 @@ import puremagic
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.crypto import SecretBox
-from switchboard.core.errors import ApiError
+from switchboard.core.errors import ApiError, TooManyRequests
 from switchboard.core.storage import BlobStore, FolderStore, S3Store
 from switchboard.messenger.attachments import repository
 from switchboard.messenger.attachments.repository import AttachmentRecord
@@ -50,6 +50,10 @@ LINK_PURPOSE = "messenger.attachment-link"
 DOWNLOAD_PATH = "/api/widget/attachments"
 #: Bytes of the file's start that puremagic looks at.
 HEAD_BYTES = 64 * 1024
+
+
+#: Files a visitor may upload per hour (an anonymous visitor must not fill the store).
+VISITOR_UPLOADS_PER_HOUR = 60
 
 
 class PayloadTooLarge(ApiError):
@@ -418,6 +422,21 @@ async def record(
         content_type=stored.kind.content_type,
         size=stored.size,
         storage_key=stored.key,
+    )
+
+
+async def check_visitor_quota(session: AsyncSession, contact_id: int, now: datetime) -> None:
+    """429 (with Retry-After) once the visitor uploaded VISITOR_UPLOADS_PER_HOUR files within
+    the last hour."""
+    hour = timedelta(hours=1)
+    uploaded, first = await repository.recent_uploads(session, contact_id, now - hour)
+    if uploaded < VISITOR_UPLOADS_PER_HOUR:
+        return
+    wait = max(1, math.ceil(((first or now) + hour - now).total_seconds()))
+    raise TooManyRequests(
+        "attachment_quota",
+        "Too many files in an hour; try again later.",
+        headers={"Retry-After": str(wait)},
     )
 
 
