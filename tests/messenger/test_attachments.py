@@ -510,3 +510,46 @@ async def test_a_visitor_uploads_at_most_sixty_files_an_hour(
         "UPDATE messenger.attachments SET created_at = now() - interval '2 hours' RETURNING 1"
     )
     assert (await upload_as_visitor(client, key, token, png(), "later.png")).status_code == 201
+
+
+async def test_files_never_sent_are_swept_after_a_day(
+    app: tuple[Runtime, httpx.AsyncClient], tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from procrastinate import JobContext
+
+    from switchboard.core.jobs import RUNTIME_KEY
+    from switchboard.messenger.attachments import tasks
+
+    runtime, client = app
+    inbox, key = await widget_inbox(runtime)
+    token = await visitor(client, key)
+    old, sent, fresh = [
+        (await upload_as_visitor(client, key, token, png(), f"{n}.png")).json()["id"]
+        for n in range(3)
+    ]
+    world = World(runtime.database)
+    conversation = await world.conversation(inbox)
+    message = await world.one(
+        "INSERT INTO messenger.messages (conversation_id, direction, author_kind, body) "
+        "VALUES (:c, 'in', 'contact', 'x') RETURNING id",
+        c=conversation,
+    )
+    await world.one(
+        "UPDATE messenger.attachments SET created_at = now() - interval '25 hours', "
+        "message_id = CASE WHEN id = :sent THEN CAST(:m AS bigint) END "
+        "WHERE id IN (:old, :sent) RETURNING 1",
+        old=old,
+        sent=sent,
+        m=message,
+    )
+    assert len(stored_files(tmp_path / "attachments")) == 3
+
+    context = cast(JobContext, SimpleNamespace(additional_context={RUNTIME_KEY: runtime}))
+    assert await tasks.sweep.func(context) == {"deleted": 1, "left_in_store": 0}
+    left = await world.one("SELECT array_agg(id ORDER BY id) FROM messenger.attachments")
+    assert left == [sent, fresh]
+    assert len(stored_files(tmp_path / "attachments")) == 2
+    assert await tasks.sweep.func(context) == {"deleted": 0, "left_in_store": 0}

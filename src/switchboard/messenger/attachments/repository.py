@@ -102,3 +102,17 @@ async def recent_uploads(
         )
     ).one()
     return int(row.n), row.first
+
+
+async def delete_unclaimed(session: AsyncSession, before: datetime, limit: int) -> list[str]:
+    """Forget up to `limit` files no message took that were uploaded before `before`; their
+    storage keys. A file a message is taking meanwhile (its row locked) is left alone."""
+    rows = await session.execute(
+        text(
+            "DELETE FROM messenger.attachments WHERE id IN (SELECT id FROM messenger.attachments "
+            "WHERE message_id IS NULL AND created_at < :before ORDER BY id LIMIT :limit "
+            "FOR UPDATE SKIP LOCKED) RETURNING storage_key"
+        ),
+        {"before": before, "limit": limit},
+    )
+    return [str(key) for key in rows.scalars()]

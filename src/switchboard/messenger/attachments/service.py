@@ -52,6 +52,10 @@ DOWNLOAD_PATH = "/api/widget/attachments"
 HEAD_BYTES = 64 * 1024
 
 
+#: A file no message took within this long is deleted (`tasks.sweep`).
+UNCLAIMED_HOURS = 24
+#: Files one sweep deletes at most (the next run takes the rest).
+SWEEP_BATCH = 500
 #: Files a visitor may upload per hour (an anonymous visitor must not fill the store).
 VISITOR_UPLOADS_PER_HOUR = 60
 
@@ -449,3 +453,10 @@ async def of_messages(
 ) -> dict[int, list[AttachmentRecord]]:
     """The files of these messages, by message id (one query)."""
     return await repository.of_messages(session, message_ids)
+
+
+async def forget_unclaimed(session: AsyncSession, now: datetime) -> list[str]:
+    """Delete the rows of files no message took within UNCLAIMED_HOURS; their storage keys
+    (the caller deletes those from the store once this transaction is committed)."""
+    before = now - timedelta(hours=UNCLAIMED_HOURS)
+    return await repository.delete_unclaimed(session, before, SWEEP_BATCH)
