@@ -249,6 +249,24 @@ async def test_attachments_turned_off_in_the_inbox_are_refused(
     assert await count(runtime) == 0
     assert not stored_files(tmp_path)
 
+    # `inbox` comes before the file: the refusal comes before the file is read.
+    sent = 0
+
+    async def slow_file() -> AsyncIterator[bytes]:
+        nonlocal sent
+        while sent < 8 * MIB:
+            sent += 256 * 1024
+            yield b"\x00" * (256 * 1024)
+
+    content_type, body = streamed_form({"inbox": key}, "a.png", slow_file())
+    answer = await client.post(
+        f"{WIDGET}/attachments",
+        content=body,
+        headers={"Content-Type": content_type, "X-Visitor-Token": token},
+    )
+    assert answer.status_code == 403
+    assert sent <= MIB
+
 
 async def test_bad_uploads_get_clear_answers(
     app: tuple[Runtime, httpx.AsyncClient], tmp_path: Path

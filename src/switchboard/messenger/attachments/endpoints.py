@@ -94,6 +94,8 @@ class _Form:
     wait in `pending` until the reading loop writes them out)."""
 
     max_bytes: int
+    #: The fields besides `file` this form may have.
+    allowed: frozenset[str] = frozenset()
     fields: dict[str, str] = field(default_factory=dict)
     file_seen: bool = False
     file_name: str | None = None
@@ -152,7 +154,7 @@ class _Form:
             self._part = "file"
             raw = params.get(b"filename")
             self.file_name = raw.decode("utf-8", "replace") if raw is not None else None
-        elif name == "inbox" and name not in self.fields:
+        elif name in self.allowed and name not in self.fields:
             self._part = name
         else:
             self.problem = self.problem or "field"
@@ -252,7 +254,7 @@ async def _read(
             raise Unprocessable(
                 "upload_fields",
                 "The upload may only have the fields {fields}, each once.",
-                fields="inbox, file" if on_field is not None else "file",
+                fields=", ".join([*sorted(form.allowed), "file"]),
             )
         for name, value in list(form.fields.items()):
             if name not in checked and on_field is not None:
@@ -270,12 +272,16 @@ async def _read(
 
 
 async def receive(
-    request: Request, attachments: Attachments, *, on_field: FieldCheck | None = None
+    request: Request,
+    attachments: Attachments,
+    *,
+    fields: frozenset[str] = frozenset(),
+    on_field: FieldCheck | None = None,
 ) -> Received:
     """The uploaded file, written to a scratch file (the caller removes it), and the form's
     other fields; `on_field` checks each field as soon as it is complete, before more of the
     file is read. 413 past the limit, 400/422 for a malformed form or one without a file."""
-    form = _Form(max_bytes=attachments.max_bytes)
+    form = _Form(max_bytes=attachments.max_bytes, allowed=fields)
     scratch = _Scratch(attachments.scratch)
     try:
         await _read(request, form, scratch, on_field)
@@ -357,7 +363,9 @@ async def upload_visitor_file(
         if not found.settings.features.attachments:
             raise Forbidden("attachments_disabled", "Files cannot be sent in this chat.")
 
-    received = await receive(request, runtime.extension(Attachments), on_field=check)
+    received = await receive(
+        request, runtime.extension(Attachments), fields=frozenset({"inbox"}), on_field=check
+    )
     if "inbox" not in received.fields:
         await asyncio.to_thread(received.path.unlink, missing_ok=True)
         raise Unprocessable("inbox_required", "The inbox field is required.")
