@@ -114,6 +114,7 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
   wrap.append(launcher);
   root.append(el("style", {}, css), wrap);
   (document.body || document.documentElement).appendChild(host);
+  if (window.performance && performance.mark) performance.mark("switchboard-chat:launcher");
 
   /* ---- state, storage ---- */
   const KEY = "switchboard-chat:" + INBOX;
