@@ -54,7 +54,7 @@ def routing(
     timer: Any = None,
 ) -> Routing:
     settings = MessengerSettings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         MESSENGER_DEFAULT_BRANCH=default_branch,
         MESSENGER_ESCALATION_SECONDS=escalation_seconds,
     )

@@ -10,14 +10,14 @@ from typing import Any
 
 import httpx
 
-from switchboard.messenger.conversations.events import channel
+from switchboard.messenger.conversations.events import SUPERVISION, staff_channel, visitor_channel
 from switchboard.runtime import Runtime
 from tests.messenger.support import World, public_key
 
 WIDGET = "/api/widget"
 
 
-async def start(client: httpx.AsyncClient, key: str, **fields: Any) -> tuple[str, dict[str, Any]]:
+async def start(client: httpx.AsyncClient, key: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
     answer = await client.post(f"{WIDGET}/bootstrap", json={"inbox": key, **fields})
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -32,6 +32,10 @@ async def send(
         json={"inbox": key, "text": text, "client_id": client_id},
         headers={"X-Visitor-Token": token},
     )
+
+
+def resumed_contact(row: dict[str, Any]) -> int:
+    return int(row["contact_id"])
 
 
 async def routed_inbox(world: World, **settings: Any) -> tuple[int, int, str]:
@@ -53,7 +57,15 @@ async def test_bootstrap_creates_a_visitor_once_and_resumes_it_by_token(
     assert body["contact"]["name"] == "Иван"
     assert body["conversation"] is None
     assert body["offline"] is False
-    assert body["features"] == {"attachments": True, "typing": True, "read_receipts": True}
+    assert body["features"] == {
+        "attachments": True,
+        "typing": True,
+        "read_receipts": True,
+        "sse": True,
+    }
+    assert body["rating"] == {"enabled": True, "scale": 5}
+    assert body["stream_key"].startswith(f"{body['contact']['id']}.")
+    assert token not in body["stream_key"]
     stored = await world.one(
         "SELECT token_digest FROM messenger.contacts WHERE id = :i", i=body["contact"]["id"]
     )
@@ -121,7 +133,8 @@ async def test_the_first_message_opens_and_routes_a_conversation(
     assert message["text"] == "Здравствуйте!"
     assert message["direction"] == "in"
     assert message["author_kind"] == "contact"
-    assert message["delivered_at"] is not None
+    assert message["html"] == "<p>Здравствуйте!</p>"
+    assert message["delivered_at"] is None  # until the operator's app says it got it
     conversation = body["conversation"]["id"]
     assert body["conversation"]["status"] == "open"
     row = await world.conversation_row(conversation)
@@ -129,15 +142,24 @@ async def test_the_first_message_opens_and_routes_a_conversation(
     [audit] = await world.audit(conversation)
     assert audit["reason"] == "new"
     assert audit["to_staff_id"] == operator
-    events = await runtime.bus.history(channel(conversation), 0)
+    contact = resumed_contact(row)
+    events = await runtime.bus.history(visitor_channel(contact), 0)
     assert [event.type for event in events] == ["message.created"]
+    assert events[0].data["message"]["text"] == "Здравствуйте!"
+    staff = await runtime.bus.history(staff_channel(operator), 0)
+    assert [(e.type, e.data.get("change")) for e in staff] == [
+        ("conversation.changed", "assigned"),
+        ("message.created", None),
+    ]
+    supervision = await runtime.bus.history(SUPERVISION, 0)
+    assert [e.type for e in supervision] == ["conversation.changed", "message.created"]
 
     # The next message goes to the same conversation, routed once.
     second = await send(client, key, token, "Есть вопрос", "c-2")
     assert second.json()["conversation"]["id"] == conversation
     assert len(await world.audit(conversation)) == 1
     _, resumed = await start(client, key, visitor_token=token)
-    assert resumed["conversation"] == {"id": conversation, "status": "open"}
+    assert resumed["conversation"] == {"id": conversation, "status": "open", "rating": None}
 
 
 async def test_a_repeated_client_id_answers_the_same_message_and_stores_nothing(
@@ -152,7 +174,8 @@ async def test_a_repeated_client_id_answers_the_same_message_and_stores_nothing(
     assert repeat.json()["messages"] == first.json()["messages"]
     assert await world.one("SELECT count(*) FROM messenger.messages") == 1
     conversation = first.json()["conversation"]["id"]
-    assert len(await runtime.bus.history(channel(conversation), 0)) == 1
+    contact = resumed_contact(await world.conversation_row(conversation))
+    assert len(await runtime.bus.history(visitor_channel(contact), 0)) == 1
 
     # Sent twice at once (a retry racing the original): still one message, one conversation.
     both = await asyncio.gather(*(send(client, key, token, "гонка", "race") for _ in range(2)))
@@ -239,7 +262,8 @@ async def test_out_of_hours_the_conversation_waits_with_one_offline_message(
     assert (
         await world.one("SELECT count(*) FROM messenger.messages WHERE author_kind = 'system'") == 1
     )
-    events = await runtime.bus.history(channel(conversation), 0)
+    contact = resumed_contact(await world.conversation_row(conversation))
+    events = await runtime.bus.history(visitor_channel(contact), 0)
     assert len(events) == 3
 
 

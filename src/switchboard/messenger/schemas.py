@@ -14,6 +14,7 @@ from a non-empty `weekly` is a day off. Holidays are whole local days off.
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -74,7 +75,8 @@ class RatingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    scale: int = Field(5, ge=2, le=10)
+    #: 5: stars 1–5; 10: a net promoter score 0–10.
+    scale: Literal[5, 10] = 5
 
 
 class FeatureFlags(BaseModel):
@@ -83,6 +85,8 @@ class FeatureFlags(BaseModel):
     attachments: bool = True
     typing: bool = True
     read_receipts: bool = True
+    #: Live events over Server-Sent Events; off: the widget polls `/api/widget/events`.
+    sse: bool = True
 
 
 class InboxSettings(BaseModel):

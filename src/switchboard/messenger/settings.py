@@ -22,3 +22,17 @@ class MessengerSettings(SettingsSection):
     messenger_session_hours: int = Field(
         12, ge=1, le=720, validation_alias="MESSENGER_SESSION_HOURS"
     )
+    #: How long a visitor's stream key (`bootstrap`'s `stream_key`) opens the event stream.
+    messenger_stream_key_hours: int = Field(
+        24, ge=1, le=720, validation_alias="MESSENGER_STREAM_KEY_HOURS"
+    )
+    #: A comment line on a quiet event stream of the widget or the panel every this many
+    #: seconds (keeps proxies from closing it; notices clients that left).
+    messenger_sse_heartbeat_seconds: float = Field(
+        20, gt=0, le=300, validation_alias="MESSENGER_SSE_HEARTBEAT_SECONDS"
+    )
+    #: An event stream ends after this many seconds (the browser resumes with Last-Event-ID), so
+    #: connections rebalance across processes.
+    messenger_sse_lifetime_seconds: float = Field(
+        1800, gt=0, le=86400, validation_alias="MESSENGER_SSE_LIFETIME_SECONDS"
+    )

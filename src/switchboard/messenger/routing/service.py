@@ -17,6 +17,8 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.core.realtime import EventBus
+from switchboard.messenger.conversations import views
 from switchboard.messenger.routing import policy, repository
 from switchboard.messenger.routing.geoip import RegionLocator
 from switchboard.messenger.routing.policy import BranchChoice, OperatorChoice
@@ -44,11 +46,14 @@ class EscalationTimer(Protocol):
 
 @dataclass(frozen=True)
 class Routing:
-    """What routing needs besides the session: its settings, the GeoIP reader, the timer."""
+    """What routing needs besides the session: its settings, the GeoIP reader, the timer, and
+    the bus that tells the staff of each change (`conversation.changed`, queued in the session:
+    see `conversations/events.py`; None: nobody is told)."""
 
     settings: MessengerSettings
     locator: RegionLocator
     timer: EscalationTimer
+    bus: EventBus | None = None
 
     @property
     def escalation_after(self) -> timedelta:
@@ -212,6 +217,7 @@ async def assign_new(
                 explanation=explanation,
                 now=now,
             )
+            await _tell(session, routing, conversation, "waiting")
         return Outcome(waiting, conversation_id, None, branch.branch_id, explanation)
     return await _give(
         session,
@@ -459,7 +465,24 @@ async def _give(
         assigned_at=now,
         due=now + routing.escalation_after,
     )
+    await _tell(
+        session,
+        routing,
+        conversation,
+        "transferred" if reason.startswith("transfer") else "assigned",
+    )
     return Outcome(result, conversation.id, staff_id, branch.branch_id, explanation)
+
+
+async def _tell(
+    session: AsyncSession, routing: Routing, conversation: RoutedConversation, change: str
+) -> None:
+    """`conversation.changed` for the new assignee, the one it was taken from and
+    supervision (queued: the transaction's owner flushes it, or it goes out at commit)."""
+    if routing.bus is not None:
+        await views.changed(
+            session, routing.bus, conversation.id, change, also_staff=(conversation.assignee_id,)
+        )
 
 
 async def _record(

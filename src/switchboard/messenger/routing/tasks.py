@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.db.base import utcnow
 from switchboard.core.jobs import BackoffRetry, configure_job, runtime_of, singleton
+from switchboard.messenger.conversations import events
 from switchboard.messenger.routing import repository, service
 from switchboard.messenger.routing.geoip import GeoIpLocator
 from switchboard.messenger.routing.service import Routing
@@ -73,11 +74,13 @@ class QueueTimer:
 
 
 def routing_of(runtime: Runtime) -> Routing:
-    """Routing as this process runs it: its settings, its GeoIP reader, the queue's timer."""
+    """Routing as this process runs it: its settings, its GeoIP reader, the queue's timer, the
+    bus (assignments are announced to the staff)."""
     return Routing(
         settings=MessengerSettings.of(runtime.settings),
         locator=runtime.extension(GeoIpLocator),
         timer=QueueTimer(runtime.jobs),
+        bus=runtime.bus,
     )
 
 
@@ -96,6 +99,7 @@ async def escalate(
             expected_assigned_at=datetime.fromisoformat(assigned_at),
             now=utcnow(),
         )
+        await events.flush(session)
     if outcome.result not in ("stale", "opened", "inactive"):
         log.info("conversation escalated", **asdict(outcome))
     return asdict(outcome)
@@ -123,6 +127,7 @@ async def escalate_overdue(context: JobContext, timestamp: int | None = None) ->
                 expected_assigned_at=assigned_at,
                 now=utcnow(),
             )
+            await events.flush(session)
         counts[outcome.result] = counts.get(outcome.result, 0) + 1
     if counts:
         log.info("overdue assignments escalated", **counts)
@@ -146,6 +151,7 @@ async def route_waiting(context: JobContext, timestamp: int | None = None) -> di
                 outcome = await service.assign_new(
                     session, routing, conversation_id, now=utcnow(), record_waiting=False
                 )
+                await events.flush(session)
             counts[outcome.result] = counts.get(outcome.result, 0) + 1
         if len(waiting) < WAITING_BATCH:
             return counts
