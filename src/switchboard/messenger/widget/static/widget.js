@@ -232,7 +232,8 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
       S.rebootAt = Date.now();
       S.boot = null;
       S.polling = false;
-      return session();
+      /* A new session brings a new stream key; without one, polling goes on later. */
+      return session().then((boot) => boot || ((S.polling = true), setTimeout(poll, 30000)));
     } else if (answer.data && answer.data.error === "invalid_event_id") {
       S.lastEvent = null;
       wait = 0;
