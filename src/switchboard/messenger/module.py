@@ -7,6 +7,7 @@ from switchboard.messenger.accounts import endpoints as accounts
 from switchboard.messenger.admin import endpoints as admin
 from switchboard.messenger.attachments import endpoints as attachments
 from switchboard.messenger.conversations import endpoints as conversations
+from switchboard.messenger.operator import endpoints as operator
 from switchboard.messenger.routing import tasks as routing
 from switchboard.messenger.settings import MessengerSettings
 from switchboard.messenger.widget import endpoints as widget_scripts
@@ -18,6 +19,7 @@ MODULE = DomainModule(
     routers=(
         accounts.router,
         conversations.router,
+        operator.router,
         widget_scripts.router,
         admin.router,
         attachments.router,

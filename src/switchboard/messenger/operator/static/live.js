@@ -1,0 +1,98 @@
+// Live events of the panel: the SSE stream (the browser resumes it with Last-Event-ID), and
+// polling of /events when the stream cannot be used (blocked by a proxy, refused, or failing
+// again and again). `onEvent(type, data)` gets every event once; `onState(state)` says how
+// the panel is connected ("stream", "poll", "lost"); `onResync()` asks the panel to reload
+// what it shows (after a gap that events cannot fill).
+import { API } from "./api.js";
+
+const TYPES = ["message.created", "messages.seen", "typing.changed", "conversation.changed"];
+const FAILURES_BEFORE_POLLING = 3;
+const POLL_MS = 2000;
+
+export class Live {
+  constructor({ onEvent, onState, onResync }) {
+    this.onEvent = onEvent;
+    this.onState = onState || (() => {});
+    this.onResync = onResync || (() => {});
+    this.lastId = null;
+    this.failures = 0;
+    this.source = null;
+    this.polling = false;
+    this.seen = new Set();
+  }
+
+  start() {
+    if (typeof EventSource === "undefined") {
+      this.poll();
+      return;
+    }
+    const source = new EventSource(`${API}/stream/`, { withCredentials: true });
+    this.source = source;
+    source.addEventListener("open", () => {
+      this.failures = 0;
+      this.onState("stream");
+    });
+    for (const type of TYPES) {
+      source.addEventListener(type, (event) => this.deliver(event.lastEventId, type, event.data));
+    }
+    source.addEventListener("error", () => {
+      this.failures += 1;
+      // CLOSED: the server refused the stream (not an event stream, an error status): the
+      // browser will not retry; CONNECTING: it retries, but not for ever.
+      if (source.readyState === EventSource.CLOSED || this.failures >= FAILURES_BEFORE_POLLING) {
+        source.close();
+        this.source = null;
+        this.poll();
+      } else {
+        this.onState("lost");
+      }
+    });
+  }
+
+  deliver(id, type, raw) {
+    if (id) {
+      if (this.seen.has(id)) return;
+      this.seen.add(id);
+      if (this.seen.size > 2000) this.seen = new Set([...this.seen].slice(-1000));
+      this.lastId = id;
+    }
+    let data;
+    try { data = typeof raw === "string" ? JSON.parse(raw) : raw; } catch { return; }
+    this.onEvent(type, data);
+  }
+
+  async poll() {
+    if (this.polling) return;
+    this.polling = true;
+    this.onState("poll");
+    if (this.lastId === null) this.onResync(); // events before the head are not fetched
+    for (;;) {
+      try {
+        const query = this.lastId === null ? "" : `?after=${encodeURIComponent(this.lastId)}`;
+        const response = await fetch(`${API}/events${query}`, {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        });
+        if (response.status === 401) {
+          window.location.assign("/messenger/login");
+          return;
+        }
+        if (response.status === 400) {
+          this.lastId = null; // the id is no longer known to the server: start over
+          this.onResync();
+        } else if (response.ok) {
+          const page = await response.json();
+          for (const event of page.events) this.deliver(event.id, event.type, event.data);
+          this.lastId = page.last_event_id;
+          this.onState("poll");
+          if (page.events.length >= 500) continue;
+        } else {
+          this.onState("lost");
+        }
+      } catch {
+        this.onState("lost");
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+}

@@ -1,0 +1,261 @@
+"""The operator panel in real Chromium against the whole app on a real server: an operator signs
+in, a visitor's new chat appears live (SSE) with its unread badge, the operator opens it, sees
+the visitor typing, answers with Enter (stored in the database, seen by the visitor), and a
+next visitor message arrives live in the open conversation. A second run blocks the event
+stream: the panel falls back to polling and still gets the new chat."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from switchboard.main import create_app
+from switchboard.messenger.accounts import service as accounts
+from switchboard.runtime import Runtime
+from switchboard.sandbox.server import LoopServer
+from tests.messenger.attachments_support import png
+from tests.messenger.support import World, public_key
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason=f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium); .ci/run installs it",
+    ),
+]
+
+PASSWORD = "operator password 1"
+
+
+@dataclass
+class Stack:
+    runtime: Runtime
+    url: str
+    key: str
+    operator_id: int
+
+
+@pytest.fixture
+async def stack(runtime_factory: Any) -> AsyncIterator[Stack]:
+    runtime: Runtime = await runtime_factory()
+    world = World(runtime.database)
+    branch = await world.branch("ekb")
+    async with runtime.database.transaction() as session:
+        staff, _ = await accounts.save_staff(
+            session,
+            login="anna@example.com",
+            name="Анна",
+            role="operator",
+            branch_code="ekb",
+            password_hash=accounts.Passwords().hash_now(PASSWORD),
+        )
+        await accounts.set_own_status(session, staff.id, "online")
+    key = await public_key(world, await world.inbox(branch=branch))
+    server = LoopServer(create_app(runtime.settings, runtime=runtime))
+    await server.start()
+    try:
+        yield Stack(runtime, server.url, key, staff.id)
+    finally:
+        await server.stop()
+
+
+class Visitor:
+    def __init__(self, stack: Stack, client: httpx.AsyncClient) -> None:
+        self.stack = stack
+        self.client = client
+        self.token = ""
+
+    async def start(self) -> None:
+        answer = await self.client.post("/api/widget/bootstrap", json={"inbox": self.stack.key})
+        answer.raise_for_status()
+        self.token = answer.json()["visitor_token"]
+
+    async def write(self, text: str) -> int:
+        answer = await self.client.post(
+            "/api/widget/messages",
+            json={"inbox": self.stack.key, "text": text, "client_id": secrets.token_hex(8)},
+            headers={"X-Visitor-Token": self.token},
+        )
+        answer.raise_for_status()
+        conversation: int = answer.json()["conversation"]["id"]
+        return conversation
+
+    async def typing(self) -> None:
+        answer = await self.client.post(
+            "/api/widget/typing",
+            json={"inbox": self.stack.key, "typing": True},
+            headers={"X-Visitor-Token": self.token},
+        )
+        answer.raise_for_status()
+
+    async def seen(self, conversation: int, message_id: int) -> None:
+        answer = await self.client.post(
+            "/api/widget/seen",
+            json={
+                "inbox": self.stack.key,
+                "conversation_id": conversation,
+                "delivered_up_to": message_id,
+                "read_up_to": message_id,
+            },
+            headers={"X-Visitor-Token": self.token},
+        )
+        answer.raise_for_status()
+
+    async def history(self) -> list[dict[str, Any]]:
+        answer = await self.client.get(
+            "/api/widget/messages",
+            params={"inbox": self.stack.key},
+            headers={"X-Visitor-Token": self.token},
+        )
+        answer.raise_for_status()
+        messages: list[dict[str, Any]] = answer.json()["messages"]
+        return messages
+
+
+async def _sign_in(page: Any, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    await page.goto(f"{stack.url}/messenger/")
+    await expect(page).to_have_url(f"{stack.url}/messenger/login")
+    await page.fill("#login", "anna@example.com")
+    await page.fill("#password", "wrong password")
+    await page.press("#password", "Enter")
+    await expect(page.locator("#login-error")).to_be_visible()
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(f"{stack.url}/messenger/")
+    await expect(page.locator("#list-empty")).to_be_visible()
+
+
+async def test_an_operator_answers_a_new_chat_live(stack: Stack) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with (
+        async_playwright() as playwright,
+        httpx.AsyncClient(base_url=stack.url) as client,
+    ):
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = await browser.new_page(locale="ru-RU")
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        await _sign_in(page, stack)
+        await expect(page.locator("#connection")).to_have_attribute("data-state", "stream")
+
+        visitor = Visitor(stack, client)
+        await visitor.start()
+        conversation = await visitor.write("Здравствуйте, нужна помощь с заказом")
+
+        # The chat appears live, with its unread count in the list and in the menu.
+        item = page.locator(f'#conversations button[data-id="{conversation}"]')
+        await expect(item).to_contain_text("нужна помощь с заказом", timeout=10_000)
+        await expect(item.locator(".badge")).to_have_text("1")
+        await expect(page.locator("#unread-badge")).to_have_text("1")
+
+        await item.click()
+        await expect(page.locator("#messages")).to_contain_text("нужна помощь с заказом")
+        await expect(page.locator("#unread-badge")).to_be_hidden()
+        await visitor.typing()
+        await expect(page.locator("#typing")).to_contain_text("печатает", timeout=10_000)
+
+        await page.fill("#text", "**Добрый день!**\nСейчас посмотрю.")
+        await page.press("#text", "Enter")
+        answer = page.locator("#messages li.out.staff").last
+        await expect(answer.locator("strong")).to_have_text("Добрый день!")
+        await expect(answer).not_to_have_class(re.compile(r"\bpending\b"))
+        await expect(answer.locator(".ticks")).to_be_visible()
+        await expect(page.locator("#text")).to_have_value("")
+
+        # The visitor's widget shows the answer: two ticks, live.
+        shown = [m for m in await visitor.history() if m["direction"] == "out"][-1]
+        await visitor.seen(conversation, shown["id"])
+        await expect(answer.locator(".ticks")).to_have_text("✓✓", timeout=10_000)
+
+        # A screenshot pasted with Ctrl+V is uploaded, then sent with the next message.
+        await page.focus("#text")
+        await page.evaluate(
+            """(bytes) => {
+                const file = new File([new Uint8Array(bytes)], "снимок.png", {type: "image/png"});
+                const data = new DataTransfer();
+                data.items.add(file);
+                const paste = new ClipboardEvent("paste", {clipboardData: data, bubbles: true});
+                document.getElementById("text").dispatchEvent(paste);
+            }""",
+            list(png(8, 8)),
+        )
+        await expect(page.locator("#pending-files li")).to_contain_text("снимок.png")
+        await page.fill("#text", "Вот снимок")
+        await page.press("#text", "Enter")
+        image = page.locator("#messages li.out.staff").last.locator(".attachments img")
+        await expect(image).to_be_visible(timeout=10_000)
+        assert await image.evaluate("(img) => img.complete && img.naturalWidth") == 8
+
+        await visitor.write("Заказ №42, спасибо")
+        await expect(page.locator("#messages")).to_contain_text("Заказ №42", timeout=10_000)
+
+        # Alt+Down / Alt+Up and Esc do not break anything with one conversation.
+        await page.keyboard.press("Alt+ArrowDown")
+        await page.click("#emoji-button")
+        await expect(page.locator("#emoji-panel")).to_be_visible()
+        await page.keyboard.press("Escape")
+        await expect(page.locator("#emoji-panel")).to_be_hidden()
+        # The own status: away (routing passes over them), as the database says.
+        await page.select_option("#own-status", "away")
+        await expect(page.locator("#toast")).to_have_text("Статус изменён.")
+        await browser.close()
+    assert problems == []
+    assert (
+        await World(stack.runtime.database).one(
+            "SELECT status FROM messenger.staff WHERE id = :s", s=stack.operator_id
+        )
+        == "away"
+    )
+
+    stored = await World(stack.runtime.database).one(
+        "SELECT body FROM messenger.messages WHERE conversation_id = :c AND staff_id = :s",
+        c=conversation,
+        s=stack.operator_id,
+    )
+    assert stored == "**Добрый день!**\nСейчас посмотрю."
+    assert (await World(stack.runtime.database).conversation_row(conversation))[
+        "assignee_opened_at"
+    ] is not None
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        visitor.client = client
+        texts = [message["text"] for message in await visitor.history()]
+    assert "**Добрый день!**\nСейчас посмотрю." in texts
+
+
+async def test_the_panel_polls_when_the_event_stream_is_blocked(stack: Stack) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with (
+        async_playwright() as playwright,
+        httpx.AsyncClient(base_url=stack.url) as client,
+    ):
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = await browser.new_page(locale="ru-RU")
+        await page.route("**/api/messenger/stream/**", lambda route: route.abort())
+        await _sign_in(page, stack)
+        await expect(page.locator("#connection")).to_have_attribute(
+            "data-state", "poll", timeout=15_000
+        )
+        visitor = Visitor(stack, client)
+        await visitor.start()
+        conversation = await visitor.write("Пишу через опрос")
+        item = page.locator(f'#conversations button[data-id="{conversation}"]')
+        await expect(item).to_contain_text("Пишу через опрос", timeout=10_000)
+        await browser.close()
