@@ -278,13 +278,33 @@ async def test_the_assignee_reading_clears_the_unread_count(runtime: Runtime) ->
         "SELECT bool_and(read_at IS NOT NULL) FROM messenger.messages WHERE direction = 'in'"
     )
     assert read is True
-    changes = [
-        e["change"]
-        for e in await payloads(runtime.bus, staff_channel(chat.operator), "conversation.changed")
-    ]
-    assert changes[-2:] == ["opened", "read"]
+    staff_changes = await payloads(
+        runtime.bus, staff_channel(chat.operator), "conversation.changed"
+    )
+    changes = [e["change"] for e in staff_changes]
+    # The first open marks it read too; the supervisor's look moved nothing.
+    assert changes == ["opened"]
+    assert staff_changes[-1]["conversation"]["unread"] == 0
     [seen, *_] = await payloads(runtime.bus, visitor_channel(chat.contact), "messages.seen")
     assert seen["direction"] == "in"
+    # Later messages are unread until the assignee's panel shows them.
+    later = await visitor_message(world, chat, "три")
+    async with runtime.database.transaction() as session:
+        waiting = await service.conversation_summary(session, chat.conversation)
+        assert waiting is not None
+        assert waiting.unread == 1
+        await service.mark_seen(
+            session,
+            runtime.bus,
+            chat.conversation,
+            reader="staff",
+            delivered_up_to=None,
+            read_up_to=later,
+            now=utcnow(),
+            staff_id=chat.operator,
+        )
+    [*_, read] = await payloads(runtime.bus, staff_channel(chat.operator), "conversation.changed")
+    assert (read["change"], read["conversation"]["unread"]) == ("read", 0)
 
 
 async def test_typing_goes_to_the_other_side_and_supervision_only(runtime: Runtime) -> None:

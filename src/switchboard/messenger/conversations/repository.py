@@ -297,18 +297,21 @@ async def rate(
 
 async def set_assignee_read(
     session: AsyncSession, conversation_id: int, read_up_to: int, staff_id: int | None
-) -> None:
+) -> bool:
     """The assignee read the visitor's messages up to `read_up_to`: the unread count starts
-    after that message (never moves back). `staff_id`: only if they are the assignee."""
-    await session.execute(
+    after that message (never moves back). `staff_id`: only if they are the assignee. Whether
+    it moved."""
+    found = await session.scalar(
         text(
-            "UPDATE messenger.conversations c SET assignee_last_read_at = greatest("
-            "c.assignee_last_read_at, (SELECT m.created_at FROM messenger.messages m "
-            "WHERE m.id = :m AND m.conversation_id = c.id)) "
-            "WHERE c.id = :id AND (CAST(:staff AS bigint) IS NULL OR c.assignee_id = :staff)"
+            "UPDATE messenger.conversations c SET assignee_last_read_at = m.created_at "
+            "FROM messenger.messages m WHERE c.id = :id AND m.id = :m "
+            "AND m.conversation_id = c.id "
+            "AND (c.assignee_last_read_at IS NULL OR c.assignee_last_read_at < m.created_at) "
+            "AND (CAST(:staff AS bigint) IS NULL OR c.assignee_id = :staff) RETURNING c.id"
         ),
         {"id": conversation_id, "m": read_up_to, "staff": staff_id},
     )
+    return found is not None
 
 
 # --- messages ----------------------------------------------------------------------------------

@@ -452,8 +452,8 @@ async def mark_seen(
     messages up to these ids: sets their `delivered_at` / `read_at` (read implies delivered) and
     publishes `messages.seen` to the visitor, the assignee and supervision. A staff member's
     read also moves the assignee's last read (the unread count; with `staff_id`, only when they
-    are the assignee) and sends the staff channels a `conversation.changed` (`read`). False
-    when nothing changed (nothing is published then)."""
+    are the assignee) and, when it moved, sends the staff channels a `conversation.changed`
+    (`read`). False when no message changed (no `messages.seen` then)."""
     conversation = await repository.find_conversation(session, conversation_id)
     if conversation is None:
         raise NotFound("conversation_not_found", "There is no such conversation.")
@@ -466,8 +466,11 @@ async def mark_seen(
         read_up_to=read_up_to,
         now=now,
     )
-    if reader == "staff" and read_up_to:
-        await repository.set_assignee_read(session, conversation_id, read_up_to, staff_id)
+    if (
+        reader == "staff"
+        and read_up_to
+        and await repository.set_assignee_read(session, conversation_id, read_up_to, staff_id)
+    ):
         await views.changed(session, bus, conversation_id, "read")
     if not (delivered or read):
         await events.flush(session)
