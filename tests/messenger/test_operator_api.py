@@ -441,3 +441,10 @@ async def test_the_panel_pages_ask_for_a_login_and_serve_their_own_assets(
     assert sound.headers["content-type"] == "audio/wav"
     assert len(sound.content) < 16_000
     assert (await stranger.get("/messenger/static/../pages.py")).status_code == 404
+    assert "/messenger/admin/" not in panel.text  # the settings are for administrators
+
+    await desk.person("olga", role="admin", status="offline")
+    olga = await desk.sign_in("olga")
+    admin_panel = await olga.get("/messenger/")
+    assert 'href="/messenger/admin/"' in admin_panel.text
+    assert 'id="scope"' in admin_panel.text  # «Все» / «Мои»

@@ -204,8 +204,21 @@ async def test_an_operator_answers_a_new_chat_live(stack: Stack) -> None:
         await visitor.write("Заказ №42, спасибо")
         await expect(page.locator("#messages")).to_contain_text("Заказ №42", timeout=10_000)
 
-        # Alt+Down / Alt+Up and Esc do not break anything with one conversation.
+        # A second chat: Alt+↑ and Alt+↓ move between the two (newest first).
+        other = Visitor(stack, client)
+        await other.start()
+        second = await other.write("Другой вопрос")
+        selected = page.locator("#conversations button.selected")
+        await expect(page.locator(f'#conversations button[data-id="{second}"]')).to_be_visible(
+            timeout=10_000
+        )
+        await page.keyboard.press("Alt+ArrowUp")
+        await expect(selected).to_have_attribute("data-id", str(second))
+        await expect(page.locator("#messages")).to_contain_text("Другой вопрос")
         await page.keyboard.press("Alt+ArrowDown")
+        await expect(selected).to_have_attribute("data-id", str(conversation))
+        await expect(page.locator("#messages")).to_contain_text("Заказ №42")
+
         await page.click("#emoji-button")
         await expect(page.locator("#emoji-panel")).to_be_visible()
         await page.keyboard.press("Escape")

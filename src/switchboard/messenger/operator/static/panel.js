@@ -39,6 +39,7 @@ const state = {
   typingIdle: null,
   typingShown: null,
   reloadTimer: null,
+  opening: 0,
 };
 
 // --- small helpers -------------------------------------------------------------------------
@@ -228,6 +229,8 @@ function moveSelection(step) {
 // --- one conversation ----------------------------------------------------------------------
 
 async function openConversation(id) {
+  // Quick Alt+↓ presses: only the last conversation asked for is shown.
+  const ticket = ++state.opening;
   let detail;
   try {
     detail = await call("GET", `conversations/${id}`);
@@ -242,6 +245,7 @@ async function openConversation(id) {
     if (error instanceof ApiError && (error.status === 403 || error.status === 404)) loadList();
     return;
   }
+  if (ticket !== state.opening) return;
   stopTyping();
   state.current = { id, summary: detail.conversation, messages: new Map(), lastInbound: null };
   state.pendingFiles = [];
@@ -717,7 +721,8 @@ function onEvent(type, data) {
       if (!isCurrent && mine) {
         call("POST", `conversations/${data.conversation_id}/seen`, { delivered_up_to: message.id }).catch(() => {});
       }
-      if (mine || isCurrent || !known) {
+      // Supervisors follow everything: only their own chats ring.
+      if (mine || isCurrent || (!known && !me.oversees)) {
         notify(`Новое сообщение: ${known ? contactName(known) : "посетитель"}`, message.text || "📎", data.conversation_id);
       }
     }
