@@ -33,6 +33,7 @@ class Desk:
         self.staff: dict[str, int] = {}
         self.key = ""
         self.visitor: httpx.AsyncClient | None = None
+        self.stream_keys: dict[int, str] = {}
 
     async def branch(self, code: str) -> int:
         self.branches[code] = await self.world.branch(code)
@@ -74,7 +75,9 @@ class Desk:
         assert started.status_code == 200, started.text
         token = started.json()["visitor_token"]
         answer = await self.write(token, text)
-        return answer["conversation"]["id"], token
+        conversation: int = answer["conversation"]["id"]
+        self.stream_keys[conversation] = started.json()["stream_key"]
+        return conversation, token
 
     async def write(self, token: str, text: str) -> dict[str, Any]:
         assert self.visitor is not None
@@ -314,8 +317,23 @@ async def test_an_answer_is_stored_once_shown_safely_and_heard_on_the_operators_
         refused = await anna.post(f"{API}/conversations/{conversation}/messages", json=empty)
         assert refused.status_code == 422
 
+    # The visitor's widget hears the operator typing (and the answer).
+    assert desk.visitor is not None
+    key = desk.stream_keys[conversation]
+    start = await desk.visitor.get("/api/widget/events", params={"inbox": desk.key, "key": key})
     typing = await anna.post(f"{API}/conversations/{conversation}/typing", json={"typing": True})
     assert typing.status_code == 204
+    heard = await desk.visitor.get(
+        "/api/widget/events",
+        params={"inbox": desk.key, "key": key, "after": start.json()["last_event_id"]},
+    )
+    [typed] = [e["data"] for e in heard.json()["events"] if e["type"] == "typing.changed"]
+    assert typed == {
+        "conversation_id": conversation,
+        "author_kind": "staff",
+        "name": "Anna",
+        "typing": True,
+    }
 
     # Resolve, then no answer until reopened; close; reopen.
     resolved = await anna.post(f"{API}/conversations/{conversation}/resolve")
