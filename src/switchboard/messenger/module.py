@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from switchboard.core.module import DomainModule
 from switchboard.messenger.accounts import endpoints as accounts
+from switchboard.messenger.accounts import tasks as presence
 from switchboard.messenger.admin import endpoints as admin
 from switchboard.messenger.attachments import endpoints as attachments
+from switchboard.messenger.attachments import tasks as attachment_tasks
 from switchboard.messenger.conversations import endpoints as conversations
 from switchboard.messenger.operator import endpoints as operator
 from switchboard.messenger.routing import tasks as routing
@@ -24,6 +26,8 @@ MODULE = DomainModule(
         admin.router,
         attachments.router,
     ),
-    blueprints=(routing.blueprint,),
+    blueprints=(routing.blueprint, presence.blueprint, attachment_tasks.blueprint),
     settings=MessengerSettings,
+    # The widget and its API run on customers' websites.
+    public_paths=("/api/widget", "/widget/"),
 )
