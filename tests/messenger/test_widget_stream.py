@@ -481,3 +481,21 @@ async def test_a_visitors_message_takes_their_uploads_with_signed_links(
     assert created["message"]["attachments"][0]["url"]
     history = await client.get(f"{WIDGET}/messages", params={"inbox": key}, headers=visitor(body))
     assert history.json()["messages"][0]["attachments"][0]["id"] == mine
+
+
+async def test_any_site_may_call_the_widget_api_with_the_visitor_header(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    preflight = await client.options(
+        f"{WIDGET}/messages",
+        headers={
+            "Origin": "https://shop.example.net",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-visitor-token",
+        },
+    )
+    assert preflight.status_code == 200
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    assert "x-visitor-token" in allowed
+    assert "last-event-id" in allowed
+    assert "access-control-allow-credentials" not in preflight.headers
