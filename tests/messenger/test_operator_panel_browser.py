@@ -2,7 +2,8 @@
 in, a visitor's new chat appears live (SSE) with its unread badge, the operator opens it, sees
 the visitor typing, answers with Enter (stored in the database, seen by the visitor), and a
 next visitor message arrives live in the open conversation. A second run blocks the event
-stream: the panel falls back to polling and still gets the new chat."""
+stream: the panel falls back to polling and still gets the new chat, and in a background tab
+it rings and shows a notification."""
 
 from __future__ import annotations
 
@@ -35,6 +36,19 @@ pytestmark = [
 ]
 
 PASSWORD = "operator password 1"
+#: A background tab whose notifications are allowed: they and the sounds are only recorded.
+HIDDEN_TAB = """
+Object.defineProperty(document, "hidden", { get: () => true });
+window.notes = [];
+window.rings = 0;
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.notes.push({ title, body: options.body }); }
+  close() {}
+};
+HTMLMediaElement.prototype.play = function () { window.rings += 1; return Promise.resolve(); };
+"""
 
 
 @dataclass
@@ -261,6 +275,8 @@ async def test_the_panel_polls_when_the_event_stream_is_blocked(stack: Stack) ->
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
         )
         page = await browser.new_page(locale="ru-RU")
+        # The tab is in the background: what the panel rings and shows is recorded.
+        await page.add_init_script(HIDDEN_TAB)
         await page.route("**/api/messenger/stream/**", lambda route: route.abort())
         await _sign_in(page, stack)
         await expect(page.locator("#connection")).to_have_attribute(
@@ -271,4 +287,8 @@ async def test_the_panel_polls_when_the_event_stream_is_blocked(stack: Stack) ->
         conversation = await visitor.write("Пишу через опрос")
         item = page.locator(f'#conversations button[data-id="{conversation}"]')
         await expect(item).to_contain_text("Пишу через опрос", timeout=10_000)
+        notes = await page.evaluate("window.notes")
+        assert {"title": "Новый диалог", "body": "Посетитель №1"} in notes
+        assert {"title": "Новое сообщение: Посетитель №1", "body": "Пишу через опрос"} in notes
+        assert await page.evaluate("window.rings") >= 1
         await browser.close()
