@@ -420,10 +420,13 @@ async def test_the_sites_css_cannot_break_the_widget_and_the_loader_waits(server
         await browser.close()
 
 
-async def test_a_resolved_conversation_asks_for_a_rating(servers: Any) -> None:
+@pytest.mark.parametrize(("scale", "choices", "pick"), [(5, 5, 4), (10, 11, 0)])
+async def test_a_resolved_conversation_asks_for_a_rating(
+    servers: Any, scale: int, choices: int, pick: int
+) -> None:
     from playwright.async_api import async_playwright, expect
 
-    stack: Stack = await servers({"rating": {"enabled": True, "scale": 5}})
+    stack: Stack = await servers({"rating": {"enabled": True, "scale": scale}})
     async with async_playwright() as playwright:
         browser = await _launch(playwright)
         page = await browser.new_page(locale="ru-RU")
@@ -433,18 +436,27 @@ async def test_a_resolved_conversation_asks_for_a_rating(servers: Any) -> None:
         await expect(widget.locator(".m.in .tick")).to_have_attribute(
             "data-state", "sent", timeout=LIVE
         )
+        assert await widget.locator(".rating").count() == 0
         conversation = await _latest_conversation(stack)
         async with httpx.AsyncClient(base_url=stack.api_url) as client:
             operator = await Operator.sign_in(client)
             await operator.post(f"/conversations/{conversation}/resolve")
+        # Stars 1–5 or a net promoter score 0–10, as the inbox says.
         rating = widget.locator(".rating")
         await expect(rating).to_be_visible(timeout=LIVE)
-        await rating.get_by_role("button", name="4 из 5").click()
+        await expect(rating.locator("[data-score]")).to_have_count(choices)
+        await rating.get_by_role("button", name=f"{pick} из {scale}", exact=True).click()
         await rating.get_by_role("textbox").fill("Быстро ответили")
         await rating.get_by_role("button", name="Оценить").click()
         await expect(rating).to_contain_text("Спасибо за оценку!")
         stored = await stack.world.conversation_row(conversation)
-        assert stored["rating"] == 4
+        assert (stored["rating"], stored["rating_scale"]) == (pick, scale)
+        assert stored["rating_comment"] == "Быстро ответили"
+        # Rated once: a reload does not ask again.
+        await page.reload()
+        await _widget(page).get_by_role("button", name="Открыть чат").click()
+        await expect(_widget(page).locator(".m.in")).to_have_count(1, timeout=LIVE)
+        assert await _widget(page).locator(".rating").count() == 0
         await browser.close()
 
 
