@@ -3,7 +3,8 @@ in, a visitor's new chat appears live (SSE) with its unread badge, the operator 
 the visitor typing, answers with Enter (stored in the database, seen by the visitor), and a
 next visitor message arrives live in the open conversation. A second run blocks the event
 stream: the panel falls back to polling and still gets the new chat, and in a background tab
-it rings and shows a notification."""
+it rings and shows a notification. A supervisor reads why a chat went where it went and
+transfers it by hand in the dialog."""
 
 from __future__ import annotations
 
@@ -292,3 +293,71 @@ async def test_the_panel_polls_when_the_event_stream_is_blocked(stack: Stack) ->
         assert {"title": "Новое сообщение: Посетитель №1", "body": "Пишу через опрос"} in notes
         assert await page.evaluate("window.rings") >= 1
         await browser.close()
+
+
+async def _staff(stack: Stack, login: str, name: str, role: str, status: str) -> int:
+    async with stack.runtime.database.transaction() as session:
+        staff, _ = await accounts.save_staff(
+            session,
+            login=login,
+            name=name,
+            role=role,
+            branch_code="ekb",
+            password_hash=accounts.Passwords().hash_now(PASSWORD),
+        )
+        await accounts.set_own_status(session, staff.id, status)
+    return staff.id
+
+
+async def test_a_supervisor_sees_why_and_transfers_by_hand(stack: Stack) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    boris = await _staff(stack, "boris@example.com", "Борис", "operator", "away")
+    await _staff(stack, "sveta@example.com", "Света", "supervisor", "offline")
+    async with (
+        async_playwright() as playwright,
+        httpx.AsyncClient(base_url=stack.url) as client,
+    ):
+        visitor = Visitor(stack, client)
+        await visitor.start()
+        conversation = await visitor.write("Позовите старшего")
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = await browser.new_page(locale="ru-RU")
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        await page.goto(f"{stack.url}/messenger/login")
+        await page.fill("#login", "sveta@example.com")
+        await page.fill("#password", PASSWORD)
+        await page.press("#password", "Enter")
+        item = page.locator(f'#conversations button[data-id="{conversation}"]')
+        await expect(item).to_contain_text("Анна")  # everyone's chats, with their assignee
+        await item.click()
+
+        # The routing audit: the reason, the chosen operator, the candidates.
+        await page.click("#audit summary")
+        audit = page.locator("#audit-list")
+        await expect(audit).to_contain_text("новый диалог: Анна")
+        await expect(audit).to_contain_text("Борис — away, 0/5: status away")
+
+        # The transfer dialog: Esc closes it; the branch has nobody else free; Boris by hand.
+        await page.click("#transfer")
+        dialog = page.locator("#transfer-dialog")
+        await expect(dialog).to_be_visible()
+        await page.keyboard.press("Escape")
+        await expect(dialog).to_be_hidden()
+        await page.click("#transfer")
+        await page.click("#transfer-to-branch")
+        await expect(page.locator("#transfer-error")).not_to_be_empty()
+        await page.select_option("#transfer-staff", str(boris))
+        await page.click("#transfer-to-staff")
+        await expect(dialog).to_be_hidden()
+        await expect(page.locator("#toast")).to_have_text("Диалог передан: Борис")
+        await expect(page.locator("#conversation-meta")).to_contain_text("оператор: Борис")
+        await expect(audit).to_contain_text("передан вручную: Борис")
+        await browser.close()
+    assert problems == []
+    assert (await World(stack.runtime.database).conversation_row(conversation))[
+        "assignee_id"
+    ] == boris
