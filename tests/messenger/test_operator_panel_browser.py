@@ -339,7 +339,7 @@ async def test_a_supervisor_sees_why_and_transfers_by_hand(stack: Stack) -> None
         await page.click("#audit summary")
         audit = page.locator("#audit-list")
         await expect(audit).to_contain_text("новый диалог: Анна")
-        await expect(audit).to_contain_text("Борис — away, 0/5: status away")
+        await expect(audit).to_contain_text("Борис — отошёл, 0/5: статус «отошёл»")
 
         # The transfer dialog: Esc closes it; the branch has nobody else free; Boris by hand.
         await page.click("#transfer")

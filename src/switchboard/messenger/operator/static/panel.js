@@ -13,6 +13,7 @@ const me = {
   name: document.body.dataset.name,
   oversees: document.body.dataset.oversees === "true",
 };
+const STAFF_STATUSES = { online: "в сети", away: "отошёл", busy: "занят", offline: "не в сети" };
 const STATUS_NAMES = { open: "открыт", pending: "ожидает", resolved: "решён", closed: "закрыт" };
 const REASONS = {
   new: "новый диалог",
@@ -462,14 +463,27 @@ function renderAudit(assignments) {
     if (entry.candidates && entry.candidates.length) {
       const candidates = el("ul", "candidates");
       for (const candidate of entry.candidates) {
-        const line = `${candidate.name} — ${candidate.status}, ${candidate.load}/${candidate.capacity}`
-          + (candidate.eligible ? " ✔" : `: ${candidate.why_not}`);
+        const line = `${candidate.name} — ${STAFF_STATUSES[candidate.status] || candidate.status}, `
+          + `${candidate.load}/${candidate.capacity}`
+          + (candidate.eligible ? " ✔" : `: ${whyNot(candidate.why_not)}`);
         candidates.append(el("li", candidate.eligible ? null : "muted", line));
       }
       item.append(candidates);
     }
     list.append(item);
   }
+}
+
+// Routing's reasons for passing someone over, in Russian (anything else as it came).
+function whyNot(reason) {
+  const text = String(reason || "");
+  const status = text.match(/^status (\w+)$/);
+  if (status) return `статус «${STAFF_STATUSES[status[1]] || status[1]}»`;
+  const full = text.match(/^at capacity \((\d+)\/(\d+)\)$/);
+  if (full) return `нет мест (${full[1]}/${full[2]})`;
+  if (text === "outside personal hours") return "вне личного графика";
+  if (text.startsWith("excluded")) return "исключён (текущий оператор)";
+  return text;
 }
 
 async function refreshAudit() {
@@ -659,12 +673,11 @@ async function openTransfer() {
   }
   const staffSelect = $("transfer-staff");
   staffSelect.replaceChildren();
-  const statuses = { online: "в сети", away: "отошёл", busy: "занят", offline: "не в сети" };
   for (const person of staff) {
     if (state.current && state.current.summary.assignee && state.current.summary.assignee.id === person.id) continue;
     const branch = person.branch ? person.branch.name : "без филиала";
     const option = el("option", null,
-      `${person.name} — ${branch}, ${statuses[person.status] || person.status}, диалогов ${person.load}/${person.capacity}`);
+      `${person.name} — ${branch}, ${STAFF_STATUSES[person.status] || person.status}, диалогов ${person.load}/${person.capacity}`);
     option.value = String(person.id);
     staffSelect.append(option);
   }
