@@ -479,7 +479,12 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
     chips.hidden = false;
     const entry = { chip, id: null };
     files.push(entry);
-    drop.onclick = () => { chip.remove(); files.splice(files.indexOf(entry), 1); chips.hidden = !files.length; input.focus(); };
+    drop.onclick = () => {
+      chip.remove();
+      if (files.includes(entry)) files.splice(files.indexOf(entry), 1);
+      chips.hidden = !files.length;
+      input.focus();
+    };
     if (!(await session())) return drop.click();
     const body = new FormData();
     body.append("inbox", INBOX);
