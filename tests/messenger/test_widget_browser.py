@@ -310,6 +310,30 @@ async def test_without_event_source_the_widget_polls_and_still_gets_answers(
             operator = await Operator.sign_in(client)
             await operator.reply(conversation, "И теперь тоже.")
         await expect(widget.locator(".m.out .b")).to_have_text("И теперь тоже.", timeout=20_000)
+
+        # The inbox switches the stream off (`features.sse`): the widget polls from the start.
+        await stack.world.one(
+            "UPDATE messenger.inboxes SET settings = jsonb_set(settings, '{features}', "
+            "'{\"sse\": false}') WHERE id = :i RETURNING id",
+            i=stack.inbox,
+        )
+        third = await browser.new_context(locale="ru-RU")
+        requested: list[str] = []
+        third.on("request", lambda r: requested.append(r.url))
+        page = await third.new_page()
+        await page.goto(stack.shop())
+        await _open_and_write(page, "Без потока")
+        widget = _widget(page)
+        await expect(widget.locator(".m.in .tick")).to_have_attribute(
+            "data-state", "sent", timeout=LIVE
+        )
+        conversation = await _latest_conversation(stack)
+        async with httpx.AsyncClient(base_url=stack.api_url) as client:
+            operator = await Operator.sign_in(client)
+            await operator.reply(conversation, "Опросом.")
+        await expect(widget.locator(".m.out .b")).to_have_text("Опросом.", timeout=LIVE)
+        assert not [url for url in requested if "/api/widget/stream/" in url]
+        assert [url for url in requested if "/api/widget/events" in url]
         await browser.close()
 
 
