@@ -499,3 +499,39 @@ async def test_any_site_may_call_the_widget_api_with_the_visitor_header(
     assert "x-visitor-token" in allowed
     assert "last-event-id" in allowed
     assert "access-control-allow-credentials" not in preflight.headers
+
+
+async def test_busy_chats_on_the_postgresql_bus_neither_deadlock_nor_lose_events(
+    runtime_factory: Any, client_factory: Any
+) -> None:
+    """Every write fans out to several channels (supervision always): visitors writing and
+    operators answering at once must all succeed, each event once on each channel."""
+    runtime: Runtime = await runtime_factory(EVENT_BUS="postgres")
+    client: httpx.AsyncClient = await client_factory(runtime)
+    world = World(runtime.database)
+    operator, key = await routed_inbox(world)
+    visitors = [await start(client, key) for _ in range(6)]
+    first = await asyncio.gather(*(send(client, key, body, "начало", "c-0") for body in visitors))
+    conversations = [answer["conversation"]["id"] for answer in first]
+
+    async def visitor_writes(body: dict[str, Any]) -> None:
+        for n in range(1, 4):
+            await send(client, key, body, f"сообщение {n}", f"c-{n}")
+
+    async def operator_writes(conversation: int) -> None:
+        for _ in range(3):
+            await answer(runtime, operator, conversation, "ответ")
+
+    await asyncio.gather(
+        *(visitor_writes(body) for body in visitors),
+        *(operator_writes(conversation) for conversation in conversations),
+    )
+    total = await world.one("SELECT count(*) FROM messenger.messages")
+    assert total == 6 * 4 + 6 * 3
+    created = [
+        e
+        for e in await runtime.bus.history(SUPERVISION, 0, limit=1000)
+        if e.type == "message.created"
+    ]
+    assert len(created) == total
+    assert len({e.data["message"]["id"] for e in created}) == total

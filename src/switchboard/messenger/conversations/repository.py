@@ -158,7 +158,9 @@ async def contact_by_digest(
 ) -> ContactRow | None:
     sql = "SELECT id, name FROM messenger.contacts WHERE token_digest = :t"
     row = (
-        await session.execute(text(sql + (" FOR UPDATE" if lock else "")), {"t": token_digest})
+        await session.execute(
+            text(sql + (" FOR NO KEY UPDATE" if lock else "")), {"t": token_digest}
+        )
     ).one_or_none()
     return None if row is None else ContactRow(row.id, row.name)
 
@@ -228,7 +230,10 @@ async def insert_conversation(session: AsyncSession, contact_id: int, inbox_id: 
 async def find_conversation(
     session: AsyncSession, conversation_id: int, *, lock: bool = False
 ) -> ConversationRow | None:
-    sql = f"{_CONVERSATION} WHERE id = :id" + (" FOR UPDATE" if lock else "")
+    # NO KEY UPDATE: serialises changes of the conversation without blocking the foreign-key
+    # checks of messages being added to it (FOR UPDATE would, and a visitor's message racing an
+    # operator's answer could deadlock).
+    sql = f"{_CONVERSATION} WHERE id = :id" + (" FOR NO KEY UPDATE" if lock else "")
     row = (await session.execute(text(sql), {"id": conversation_id})).one_or_none()
     return None if row is None else _conversation(row)
 

@@ -63,7 +63,8 @@ async def lock_conversation(
 ) -> RoutedConversation | None:
     """The conversation, locked for the rest of the transaction (one routing change at a time);
     without `for_update`, only read (a dry run)."""
-    sql = _CONVERSATION + (" FOR UPDATE OF c" if for_update else "")
+    # NO KEY UPDATE: messages being added meanwhile (their foreign-key checks) are not blocked.
+    sql = _CONVERSATION + (" FOR NO KEY UPDATE OF c" if for_update else "")
     row = (await session.execute(text(sql), {"id": conversation_id})).mappings().first()
     return RoutedConversation(**row) if row else None
 
