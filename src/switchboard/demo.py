@@ -26,6 +26,7 @@ from switchboard.config import Settings, load_settings
 from switchboard.consultations.clients.service import strip_counterparty_mask
 from switchboard.consultations.settings import ConsultationSettings
 from switchboard.core.crypto import SecretBox
+from switchboard.core.db.base import utcnow
 from switchboard.core.db.embedded import EmbeddedPostgres
 from switchboard.core.db.migrate import upgrade_async
 from switchboard.demo_site.app import SiteConfig, create_site
@@ -33,10 +34,15 @@ from switchboard.domains import open_runtime
 from switchboard.integrations.onec.constants import CLOBUS_CLIENTS_FOLDER, ENTITY_CONTRACTORS
 from switchboard.integrations.telegram.adapter import make_config as telegram_config
 from switchboard.main import create_app, on_start
+from switchboard.messenger.accounts import repository as accounts_repository
+from switchboard.messenger.conversations import service as conversations
+from switchboard.messenger.demo_data import DemoMessenger, build_demo_geoip, seed_messenger_demo
+from switchboard.messenger.settings import MessengerSettings
 from switchboard.ops.server import uvicorn_options
 from switchboard.runtime import Runtime
 from switchboard.sandbox.asterisk import DEFAULT_SECRET, DEFAULT_USER
 from switchboard.sandbox.asterisk.calls import CallGenerator, CallPlayer
+from switchboard.sandbox.messenger.visitors import Refused, VisitorSimulator
 from switchboard.sandbox.runner import (
     CHATWOOT_INBOX,
     DEMO_CUSTOMER_PHONES,
@@ -55,7 +61,9 @@ log = structlog.get_logger(__name__)
 WORKER_STOP_SECONDS = 15
 
 
-def _overrides(settings: Settings, sandbox: Sandbox, database_url: str) -> dict[str, str]:
+def _overrides(
+    settings: Settings, sandbox: Sandbox, database_url: str, *, api_url: str
+) -> dict[str, str]:
     overrides = {
         "ENV": "demo",
         # A fresh demo is useful at once: managers, their agents, clients, consultations.
@@ -73,6 +81,12 @@ def _overrides(settings: Settings, sandbox: Sandbox, database_url: str) -> dict[
         overrides["EVENT_BUS"] = "postgres"
     if "ACCESS_LOG" not in os.environ:
         overrides["ACCESS_LOG"] = "all"  # in the demo, seeing each request is the point
+    if settings.public_url is None:
+        overrides["PUBLIC_URL"] = api_url  # the demo's recording and file links
+    if not MessengerSettings.of(settings).geoip_database_path:
+        # Visitors' regions from a small real MaxMind database (127.0.0.1: Екатеринбург).
+        geoip = build_demo_geoip(settings.data_dir / "demo-geoip.mmdb")
+        overrides["GEOIP_DATABASE_PATH"] = str(geoip)
     return overrides
 
 
@@ -122,8 +136,11 @@ def _demo_customer(sandbox: Sandbox, prefix: str) -> dict[str, Any]:
     return {"is_parent": True, "name": "Демо-клиент"}
 
 
-def _site(settings: Settings, sandbox: Sandbox, api_url: str) -> SiteConfig:
+def _site(
+    settings: Settings, sandbox: Sandbox, api_url: str, messenger_inbox: str | None = None
+) -> SiteConfig:
     return SiteConfig(
+        messenger_inbox=messenger_inbox,
         api_url=api_url,
         chatwoot_url=sandbox.chatwoot_url,
         inbox_identifier=CHATWOOT_INBOX,
@@ -141,10 +158,14 @@ def _banner(
     *,
     worker_port: int,
     site_port: int,
+    messenger: DemoMessenger | None = None,
 ) -> str:
     base = f"http://{host}:{port}"
     pages: list[tuple[str, str]] = [
         ("Booking page (a customer's website)", f"http://{host}:{site_port}/"),
+        ("Shop with the chat widget (a customer's website)", f"http://{host}:{site_port}/shop"),
+        ("Messenger: operator panel", f"{base}/messenger/"),
+        ("Messenger: admin pages", f"{base}/messenger/admin/"),
         ("API documentation (Swagger UI)", f"{base}/docs"),
         ("API documentation (ReDoc)", f"{base}/redoc"),
         ("Health", f"{base}/api/health"),
@@ -175,6 +196,15 @@ def _banner(
         lines.append("  Front-end auth is off (FRONT_SECRET is empty), as in development.")
     else:
         lines.append("  Front-end auth is on: send X-Front-Secret or Authorization: Bearer.")
+    if messenger is not None:
+        lines.append("  Messenger demo logins (login / password):")
+        for role, title in (
+            ("operator", "operator"),
+            ("supervisor", "supervisor"),
+            ("admin", "admin"),
+        ):
+            person = messenger.login_of(role)
+            lines.append(f"    {title:<11} {person.login} / {person.password}")
     lines.append(f"  Data lives in {settings.data_dir.resolve()}")
     return "\n".join(lines) + "\n"
 
@@ -281,6 +311,65 @@ async def play_demo_calls(
         await player.run_forever(per_minute)
 
 
+#: The demo's scripted chat: what the visitor writes, what the operator answers, the follow-up.
+DEMO_CHAT = (
+    "Здравствуйте! Хочу заказать Да Хун Пао с доставкой в Екатеринбург. Когда привезёте?",
+    "Здравствуйте! Доставим **завтра** до 18:00, курьером. Оформить заказ можно здесь: "
+    "https://shop.example/cart — или продиктуйте адрес, я оформлю сам.",
+    "Спасибо! Адрес: ул. Малышева, 51. Оплата картой курьеру.",
+)
+
+
+async def seed_messenger(runtime: Runtime, *, api_url: str, site_url: str) -> DemoMessenger:
+    """The messenger's demo data; the first demo operator is at work (online), so the demo's
+    own chats reach her until the presence job sees that nobody opened her panel."""
+    async with runtime.database.transaction() as session:
+        messenger = await seed_messenger_demo(session, api_url=api_url, site_url=site_url)
+        operator = await accounts_repository.staff_by_login(
+            session, messenger.login_of("operator").login
+        )
+        if operator is not None:
+            await accounts_repository.set_status(session, operator.id, "online")
+    return messenger
+
+
+async def play_demo_chat(
+    runtime: Runtime, api_url: str, messenger: DemoMessenger, *, site_url: str
+) -> None:
+    """A visitor of the demo shop asks, the operator routing chose answers (Markdown), the
+    visitor answers back: the panel has a live conversation at once."""
+    try:
+        await _demo_chat(runtime, api_url, messenger, site_url)
+    except Refused as exc:
+        log.warning("the demo's scripted chat did not happen", reason=str(exc))
+
+
+async def _demo_chat(
+    runtime: Runtime, api_url: str, messenger: DemoMessenger, site_url: str
+) -> None:
+    async with VisitorSimulator(api_url, messenger.public_key, speed=0, origin=site_url) as visitor:
+        token, conversation_id = await visitor.write(DEMO_CHAT[:1])
+        async with runtime.database.transaction() as session:
+            chat = await conversations.conversation(session, conversation_id)
+            if chat.assignee_id is None:
+                return
+            staff = await accounts_repository.staff_by_id(session, chat.assignee_id)
+            await conversations.post_staff_message(
+                session,
+                runtime.bus,
+                conversation_id,
+                staff,
+                text=DEMO_CHAT[1],
+                client_id="demo-chat-answer",
+                now=utcnow(),
+            )
+        await visitor.http.post(
+            f"{api_url}/api/widget/messages",
+            headers={"X-Visitor-Token": token},
+            json={"inbox": messenger.public_key, "text": DEMO_CHAT[2], "client_id": "demo-chat-2"},
+        )
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket() as probe:
         try:
@@ -301,12 +390,18 @@ def pick_port(host: str, preferred: int) -> int:
     return chosen
 
 
-async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> int:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by Ctrl+C or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> int:
+    stop = _stop_on_signals()
 
     if not port_is_free(host, port):
         print(
@@ -344,11 +439,11 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             ami_port=ami_port,
             recordings_port=recordings_port,
         )
-        overrides = _overrides(settings, sandbox, database_url)
-        if settings.public_url is None:
-            overrides["PUBLIC_URL"] = f"http://{host}:{port}"  # the demo's recording links
+        overrides = _overrides(settings, sandbox, database_url, api_url=f"http://{host}:{port}")
         demo_settings = load_settings(**overrides)
+        api_url, site_url = f"http://{host}:{port}", f"http://{host}:{site_port}"
         async with open_runtime(demo_settings, database_url=database_url) as runtime:
+            messenger = await seed_messenger(runtime, api_url=api_url, site_url=site_url)
             server = LoopServer(
                 create_app(demo_settings, runtime=runtime),
                 host=host,
@@ -357,13 +452,14 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
             )
             await server.start()
             site = LoopServer(
-                create_site(_site(demo_settings, sandbox, f"http://{host}:{port}")),
+                create_site(_site(demo_settings, sandbox, api_url, messenger.public_key)),
                 host=host,
                 port=site_port,
             )
             await site.start()
             await on_start(runtime)
-            await seed_telephony_demo(runtime, sandbox, api_url=f"http://{host}:{port}")
+            await seed_telephony_demo(runtime, sandbox, api_url=api_url)
+            await play_demo_chat(runtime, api_url, messenger, site_url=site_url)
             calls = asyncio.create_task(
                 play_demo_calls(
                     f"http://{host}:{port}",
@@ -380,6 +476,7 @@ async def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8
                     demo_settings,
                     worker_port=worker_port,
                     site_port=site_port,
+                    messenger=messenger,
                 ),
                 flush=True,
             )

@@ -30,11 +30,16 @@ class SiteConfig:
     front_secret: str | None = None
     #: The client the page books for (a logged-in customer on a real site).
     client: dict[str, Any] = field(default_factory=dict)
+    #: The public key of the messenger inbox whose chat widget the shop page embeds.
+    messenger_inbox: str | None = None
 
 
 def create_site(config: SiteConfig) -> Starlette:
     async def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def shop(request: Request) -> Response:
+        return FileResponse(STATIC / "shop.html", headers={"Cache-Control": "no-store"})
 
     async def settings(request: Request) -> Response:
         return JSONResponse(asdict(config), headers={"Cache-Control": "no-store"})
@@ -42,6 +47,7 @@ def create_site(config: SiteConfig) -> Starlette:
     return Starlette(
         routes=[
             Route("/", page),
+            Route("/shop", shop),
             Route("/config.json", settings),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]

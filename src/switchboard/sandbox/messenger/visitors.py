@@ -126,6 +126,23 @@ class VisitorSimulator:
         body: dict[str, Any] = answer.json() if answer.content else {}
         return body
 
+    async def write(self, lines: Sequence[str]) -> tuple[str, int]:
+        """A new visitor opens the widget and sends `lines` at once, waiting for nothing; their
+        token and conversation id (for a scripted conversation)."""
+        session = await self._call("POST", "/bootstrap", json={"inbox": self.inbox})
+        token = session["visitor_token"]
+        conversation_id = 0
+        for line in lines:
+            sent = await self._call(
+                "POST",
+                "/messages",
+                token,
+                json={"inbox": self.inbox, "text": line, "client_id": str(uuid.uuid4())},
+            )
+            conversation_id = int(sent["conversation"]["id"])
+            self.stats.messages += 1
+        return token, conversation_id
+
     async def visit(self) -> None:
         """One visitor from opening the widget to rating (or giving up waiting)."""
         self.stats.visitors += 1

@@ -35,7 +35,9 @@
   const KEYS = ("open close title placeholder send attach emoji remove typing typingName sending sent delivered read " +
     "failed retry unread empty offline leave name phone email text submit cancel needContact needText requested " +
     "rate rateNps star comment rateSend thanks tooBig badType uploadFailed unavailable network error uploading attachment").split(" ");
-  const LANG = (cfg.lang || navigator.language || "ru").toLowerCase().startsWith("en") ? "en" : "ru";
+  // The site's own language first (its <html lang>), then the browser's; Russian by default.
+  const LANG = (cfg.lang || document.documentElement.lang || navigator.language || "ru")
+    .toLowerCase().startsWith("en") ? "en" : "ru";
   const t = (key, args) => TEXTS[LANG][KEYS.indexOf(key)].replace(/\{(\w+)\}/g, (_, k) => (args ? args[k] : ""));
   const EMOJI = "😀 😊 😂 😉 😍 🤔 😢 😡 👍 👎 👏 🙏 👋 🎉 ❤️ 🔥 ✅ ❌ ❓ ⏰ 📎 📷 💬 🚚".split(" ");
 
