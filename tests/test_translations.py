@@ -73,6 +73,8 @@ class Module:
     classes: list[ast.ClassDef] = field(default_factory=list)
     tables: list[ast.Tuple | ast.Dict] = field(default_factory=list)
     imported: set[str] = field(default_factory=set)
+    #: Module-level `NAME = "text"`.
+    constants: dict[str, str] = field(default_factory=dict)
 
     def record(
         self,
@@ -81,6 +83,12 @@ class Module:
         owner: ast.ClassDef | None = None,
     ) -> None:
         """One walk of the tree, keeping what the checks need."""
+        if isinstance(node, ast.Module):
+            for statement in node.body:
+                if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                    target, value = statement.targets[0], _literal(statement.value)
+                    if isinstance(target, ast.Name) and value is not None:
+                        self.constants[target.id] = value
         if isinstance(node, ast.Call):
             self.sites.append(Site(node, function, owner))
         elif isinstance(node, ast.ClassDef):
@@ -151,12 +159,59 @@ class Source:
             pattern = re.compile(
                 r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\s*(?:\(|\)|, *\w)"
             )
-            for name, text in texts.items():
-                if name not in self.modules and pattern.search(text):
-                    module = Module(name)
-                    module.record(ast.parse(text, name))
-                    self.modules[name] = module
+            self._parse(texts, pattern)
             self._grow()
+        self.carriers = self._carriers(texts)
+
+    def _parse(self, texts: dict[str, str], pattern: re.Pattern[str]) -> None:
+        for name, text in texts.items():
+            if name not in self.modules and pattern.search(text):
+                module = Module(name)
+                module.record(ast.parse(text, name))
+                self.modules[name] = module
+
+    def _carriers(self, texts: dict[str, str]) -> dict[str, Wrapper]:
+        """Exceptions that carry a message to an error (`except TokenRejected as rejected:
+        raise Unauthorized(rejected.code, rejected.message)`): by class name, the parameter of
+        `__init__` kept as that attribute."""
+        attributes = {
+            message.attr
+            for module in self.modules.values()
+            for site in module.sites
+            for message in self.messages(module, site)
+            if isinstance(message, ast.Attribute)
+        }
+        if not attributes:
+            return {}
+        kept = "|".join(map(re.escape, sorted(attributes)))
+        self._parse(texts, re.compile(rf"\bself\.(?:{kept})\s*=\s*\w"))
+        carriers: dict[str, Wrapper] = {}
+        for module in list(self.modules.values()):
+            for node in module.classes:
+                if node.name in self.classes:
+                    continue
+                for init in node.body:
+                    if not (isinstance(init, ast.FunctionDef) and init.name == "__init__"):
+                        continue
+                    parameters = [a.arg for a in init.args.posonlyargs + init.args.args][1:]
+                    for statement in init.body:
+                        if (
+                            isinstance(statement, ast.Assign)
+                            and isinstance(statement.value, ast.Name)
+                            and statement.value.id in parameters
+                            and any(
+                                isinstance(t, ast.Attribute)
+                                and _name(t.value) == "self"
+                                and t.attr in attributes
+                                for t in statement.targets
+                            )
+                        ):
+                            index = parameters.index(statement.value.id)
+                            carriers[node.name] = Wrapper(module.name, index, statement.value.id)
+        if carriers:
+            names = "|".join(map(re.escape, sorted(carriers)))
+            self._parse(texts, re.compile(rf"\b(?:{names})\s*\("))
+        return carriers
 
     def _grow(self) -> None:
         """Subclasses of error classes, and helpers of helpers, until there are no new ones."""
@@ -181,6 +236,18 @@ class Source:
                             if found not in known:
                                 known.append(found)
                                 grown = True
+
+    def text_of(self, module: Module, node: ast.expr | None) -> str | None:
+        """A literal, or a module-level constant of this module or (imported) of another."""
+        text = _literal(node)
+        if text is None and isinstance(node, ast.Name):
+            text = module.constants.get(node.id)
+            if text is None and node.id in module.imported:
+                found = {
+                    m.constants[node.id] for m in self.modules.values() if node.id in m.constants
+                }
+                text = found.pop() if len(found) == 1 else None
+        return text
 
     def messages(self, module: Module, site: Site) -> Iterator[ast.expr | None]:
         """The message argument(s) of a call that makes an error; nothing for other calls."""
@@ -238,12 +305,18 @@ def collected() -> tuple[list[Use], list[str]]:
                 else:
                     branches = [message] if message is not None else []
                 for branch in branches:
-                    text = _literal(branch)
+                    text = source.text_of(module, branch)
                     if text is not None:
                         uses.append(Use(text, where))
                     elif not (isinstance(branch, ast.Name) and branch.id in site.parameters()):
                         table_module = True
                         indirect.append(f"{where}: {ast.unparse(branch)}")
+            carrier = source.carriers.get(_name(site.call.func) or "")
+            if carrier is not None:
+                argument = _argument(site.call, carrier.index, carrier.parameter)
+                text = source.text_of(module, argument)
+                if text is not None:
+                    uses.append(Use(text, f"{module.name}:{site.call.lineno}"))
         if table_module:
             uses.extend(_pairs(module))
     return uses, indirect
