@@ -9,8 +9,13 @@ emulators answer as the foreign systems do) and collects the literal messages of
 - `super().__init__(code, "…")` inside such a subclass;
 - calls of helpers that pass one of their parameters on as the message of such a call
   (`invalid(field, message)` → `invalid("x", "Field {field}: …")`);
+- calls of exceptions that carry a message to such a call (`except TokenRejected as rejected:
+  raise Unauthorized(rejected.code, rejected.message)`: the `__init__` parameter kept as
+  `self.message`);
 - `("snake_code", "Message …")` pairs (tuples or dict entries) of a module whose errors take
   their message from a variable (tables of codes and messages).
+
+A message may be a literal or a module-level string constant (`BAD_EVENT_ID = "…"`).
 
 Each must have a non-empty translation in both catalogues, with the same `{placeholders}`.
 """
