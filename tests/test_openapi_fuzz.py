@@ -43,7 +43,7 @@ ALL_CHECKS = [
 #: A Server-Sent Events stream has no JSON schema to conform to (OpenAPI cannot describe one);
 #: its status and the absence of server errors are still checked.
 STREAM_CHECKS = [not_a_server_error, status_code_conformance]
-STREAMS = {"GET /api/dicts/events"}
+STREAMS = {"GET /api/dicts/events", "GET /api/widget/stream/", "GET /api/messenger/stream/"}
 
 
 @pytest.fixture

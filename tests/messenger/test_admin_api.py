@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from switchboard.messenger.accounts import service as accounts
+from switchboard.messenger.routing import repository as routing_repository
 from switchboard.runtime import Runtime
 from tests.messenger.support import World
 
@@ -271,7 +272,7 @@ async def test_branches_regions_and_rules_refuse_duplicates_and_a_branch_in_use_
     in_use = await admin.delete(f"{ADMIN}/branches/{ekb_id}")
     assert in_use.status_code == 409
     assert in_use.json()["error"] == "branch_in_use"
-    assert "1 region rules" in in_use.json()["message"]
+    assert "правил регионов — 1" in in_use.json()["message"]
     assert (await admin.delete(f"{ADMIN}/rules/{made.json()['id']}")).status_code == 204
     await world.operator(ekb_id, "anna")
     assert (await admin.delete(f"{ADMIN}/branches/{ekb_id}")).status_code == 409
@@ -308,6 +309,8 @@ async def test_the_default_branch_preference_wins_over_the_setting(
         "SELECT value FROM messenger.preferences WHERE key = 'default_branch'"
     )
     assert stored == msk["id"]
+    async with runtime.database.transaction() as session:  # what routing reads first
+        assert await routing_repository.preferred_default_branch(session) == msk["id"]
     branches = {b["code"]: b["is_default"] for b in (await admin.get(f"{ADMIN}/branches")).json()}
     assert branches == {"ekb": False, "msk": True}
     assert fields(await admin.put(f"{ADMIN}/preferences", json={"default_branch_id": 999})) == [
@@ -315,6 +318,8 @@ async def test_the_default_branch_preference_wins_over_the_setting(
     ]
     back = (await admin.put(f"{ADMIN}/preferences", json={"default_branch_id": None})).json()
     assert back["default_branch_source"] == "setting"
+    async with runtime.database.transaction() as session:
+        assert await routing_repository.preferred_default_branch(session) is None
 
 
 async def test_staff_accounts_passwords_roles_and_hours_never_showing_a_hash(

@@ -243,6 +243,31 @@ async def test_seen_marks_the_other_sides_messages_and_tells_everyone(runtime: R
     assert len(await payloads(runtime.bus, SUPERVISION, "messages.seen")) == 1
 
 
+async def test_an_inbox_without_read_receipts_does_not_tell_the_visitor_what_staff_read(
+    runtime: Runtime,
+) -> None:
+    world = World(runtime.database)
+    chat = await routed_chat(world, runtime)
+    await world.one(
+        "UPDATE messenger.inboxes SET settings = jsonb_set(settings, "
+        "'{features}', '{\"read_receipts\": false}') RETURNING id"
+    )
+    inbound = await visitor_message(world, chat, "вопрос")
+    async with runtime.database.transaction() as session:
+        assert await service.mark_seen(
+            session,
+            runtime.bus,
+            chat.conversation,
+            reader="staff",
+            delivered_up_to=inbound,
+            read_up_to=inbound,
+            now=utcnow(),
+        )
+    assert await payloads(runtime.bus, visitor_channel(chat.contact), "messages.seen") == []
+    seen = await payloads(runtime.bus, SUPERVISION, "messages.seen")
+    assert [event["read_up_to"] for event in seen] == [inbound]
+
+
 async def test_the_assignee_reading_clears_the_unread_count(runtime: Runtime) -> None:
     world = World(runtime.database)
     chat = await routed_chat(world, runtime)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from switchboard.core.settings import SettingsSection
+from switchboard.messenger.attachments.settings import AttachmentSettings
 
 
-class MessengerSettings(SettingsSection):
+class MessengerSettings(AttachmentSettings):
     #: An assigned conversation not opened by its operator within this many seconds goes to the
     #: next operator (seed 004 item 3: 4 minutes). Once opened, never by timeout.
     messenger_escalation_seconds: int = Field(

@@ -39,7 +39,7 @@ from switchboard.core.storage import BlobStore, FolderStore, S3Store
 from switchboard.messenger.attachments import repository
 from switchboard.messenger.attachments.repository import AttachmentRecord
 from switchboard.messenger.attachments.schemas import NAME_LIMIT, AttachmentView
-from switchboard.messenger.attachments.settings import AttachmentSettings, attachment_settings
+from switchboard.messenger.attachments.settings import AttachmentSettings
 
 if TYPE_CHECKING:
     from switchboard.runtime import Runtime
@@ -346,7 +346,7 @@ class Attachments:
     @classmethod
     def create(cls, runtime: Runtime) -> Self:
         core = runtime.settings
-        settings = attachment_settings(core)
+        settings = AttachmentSettings.of(core)
         return cls(
             store=make_store(settings, core.data_dir),
             signing_key=SecretBox(core.secret_keys.get_secret_value()).signing_key(LINK_PURPOSE),

@@ -1,8 +1,8 @@
 """Settings of the messenger's attachments (issue 8): where files are kept, how large they may
 be, how long a download link works.
 
-These fields belong in `MessengerSettings` (its bases); until they are there,
-`attachment_settings` answers the defaults."""
+A base of `MessengerSettings`: the attachments part reads its section with
+`AttachmentSettings.of(settings)`."""
 
 from __future__ import annotations
 
@@ -50,10 +50,3 @@ class AttachmentSettings(SettingsSection):
     messenger_attachment_link_hours: int = Field(
         24, ge=1, le=24 * 90, validation_alias="MESSENGER_ATTACHMENT_LINK_HOURS"
     )
-
-
-def attachment_settings(settings: object) -> AttachmentSettings:
-    """This process's attachment settings (the defaults while `MessengerSettings` lacks them)."""
-    if isinstance(settings, AttachmentSettings):
-        return settings
-    return AttachmentSettings.model_construct()

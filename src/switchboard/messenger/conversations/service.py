@@ -484,10 +484,26 @@ async def mark_seen(
             delivered_up_to=max(delivered_up_to or 0, read_up_to or 0) if delivered else None,
             read_up_to=read_up_to if read else None,
         ),
-        events.channels_of(conversation.contact_id, (conversation.assignee_id,)),
+        events.channels_of(
+            await _receipts_audience(session, conversation, reader),
+            (conversation.assignee_id,),
+        ),
     )
     await events.flush(session)
     return True
+
+
+async def _receipts_audience(
+    session: AsyncSession, conversation: ConversationRow, reader: str
+) -> int | None:
+    """The visitor learns that staff read their messages only where the inbox shows ticks
+    (`features.read_receipts`); their own reads always go to the staff."""
+    if reader == "contact":
+        return conversation.contact_id
+    found = InboxSettings.model_validate(
+        await repository.inbox_settings(session, conversation.inbox_id)
+    )
+    return conversation.contact_id if found.features.read_receipts else None
 
 
 class Addressed(Protocol):

@@ -78,6 +78,20 @@ async def lock_branch(session: AsyncSession, branch_id: int) -> None:
     )
 
 
+async def preferred_default_branch(session: AsyncSession) -> int | None:
+    """The default branch an administrator chose (preference `default_branch`: a branch id),
+    if that branch still exists."""
+    found = await session.scalar(
+        text(
+            "SELECT b.id FROM messenger.preferences p JOIN messenger.branches b "
+            "ON b.id = CASE WHEN jsonb_typeof(p.value) = 'number' "
+            "THEN (p.value #>> '{}')::numeric::bigint END "
+            "WHERE p.key = 'default_branch'"
+        )
+    )
+    return int(found) if found is not None else None
+
+
 async def branch_by_code(session: AsyncSession, code: str) -> int | None:
     if not code:
         return None

@@ -150,7 +150,12 @@ async def _branch(
         first_known = next(known[code] for code in codes if code in known)
         await repository.set_contact_ip_region(session, conversation.contact_id, first_known)
     rules = await repository.rules_for(session, list(known.values()), conversation.inbox_id)
-    default = await repository.branch_by_code(session, routing.settings.messenger_default_branch)
+    # The administrators' choice (the admin pages) wins over the environment's default.
+    default = await repository.preferred_default_branch(session)
+    if default is None:
+        default = await repository.branch_by_code(
+            session, routing.settings.messenger_default_branch
+        )
     return policy.choose_branch(
         inbox_branch_id=conversation.inbox_branch_id,
         region_codes=codes,
