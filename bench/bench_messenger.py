@@ -465,6 +465,10 @@ def main() -> int:
     values = latency["latencies"]
     p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
     print(
+        f"{options.widgets} visitors opened their conversations first (each routed; 8 at a "
+        f"time): {latency['opening']:.1f} s, {options.widgets / latency['opening']:.0f} a second"
+    )
+    print(
         f"widget → operator stream: {options.widgets} widgets connected, {options.rate:.0f} msg/s"
     )
     print(
