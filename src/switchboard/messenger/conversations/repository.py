@@ -493,9 +493,10 @@ async def attachments_of(session: AsyncSession, message_ids: Sequence[int]) -> l
 
 # --- summaries ---------------------------------------------------------------------------------
 
-# One row per conversation in the shape of `ConversationSummary` (flat; the service nests it).
+# One row per conversation in the shape of `ConversationSummary` (flat; the service nests it);
+# the operator's lists select from it too.
 # `unread`: the visitor's messages after the assignee last read the conversation.
-_SUMMARY = """
+SUMMARY_SQL = """
     SELECT c.id, c.status, c.assignee_assigned_at, c.assignee_opened_at, c.rating,
            c.created_at, c.updated_at,
            i.id AS inbox_id, i.name AS inbox_name,
@@ -522,7 +523,7 @@ _SUMMARY = """
 
 async def summary(session: AsyncSession, conversation_id: int) -> dict[str, Any] | None:
     row = (
-        (await session.execute(text(_SUMMARY + " WHERE c.id = :id"), {"id": conversation_id}))
+        (await session.execute(text(SUMMARY_SQL + " WHERE c.id = :id"), {"id": conversation_id}))
         .mappings()
         .first()
     )

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.messenger.conversations.repository import SUMMARY_SQL
+
 
 @dataclass(frozen=True)
 class Access:
@@ -19,33 +21,6 @@ class Access:
     status: str
     assignee_id: int | None
     contact_id: int
-
-
-# One row per conversation, in the shape of `ConversationSummary` (flat; the service nests it).
-# `unread`: the visitor's messages after the assignee last read the conversation.
-_SUMMARY = """
-    SELECT c.id, c.status, c.assignee_assigned_at, c.assignee_opened_at, c.rating,
-           c.created_at, c.updated_at,
-           i.id AS inbox_id, i.name AS inbox_name,
-           k.id AS contact_id, k.name AS contact_name, k.email AS contact_email,
-           k.phone AS contact_phone,
-           b.id AS branch_id, b.name AS branch_name,
-           s.id AS assignee_id, s.display_name AS assignee_name,
-           (SELECT count(*) FROM messenger.messages u
-             WHERE u.conversation_id = c.id AND u.direction = 'in'
-               AND (c.assignee_last_read_at IS NULL OR u.created_at > c.assignee_last_read_at)
-           ) AS unread,
-           last.body AS last_text, last.direction AS last_direction, last.created_at AS last_at
-    FROM messenger.conversations c
-    JOIN messenger.inboxes i ON i.id = c.inbox_id
-    JOIN messenger.contacts k ON k.id = c.contact_id
-    LEFT JOIN messenger.branches b ON b.id = c.branch_id
-    LEFT JOIN messenger.staff s ON s.id = c.assignee_id
-    LEFT JOIN LATERAL (
-        SELECT m.body, m.direction, m.created_at FROM messenger.messages m
-        WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1
-    ) last ON true
-"""
 
 
 async def summaries(
@@ -63,7 +38,8 @@ async def summaries(
         where.append("c.assignee_id = :assignee")
         params["assignee"] = assignee_id
     sql = (
-        f"{_SUMMARY} WHERE {' AND '.join(where)} ORDER BY c.updated_at DESC, c.id DESC LIMIT :limit"
+        f"{SUMMARY_SQL} WHERE {' AND '.join(where)} "
+        "ORDER BY c.updated_at DESC, c.id DESC LIMIT :limit"
     )
     rows = await session.execute(text(sql), params)
     return [dict(row) for row in rows.mappings()]
