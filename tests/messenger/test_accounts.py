@@ -256,6 +256,28 @@ async def test_staff_set_their_own_status_with_the_csrf_token(
     assert signed_out.status_code == 401
 
 
+async def test_going_online_offers_the_waiting_chats_at_once(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await account(runtime)
+    csrf = (await log_in(client)).json()["csrf_token"]
+    changed = await client.put(
+        f"{AUTH}/me/status", json={"status": "online"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert changed.status_code == 200, changed.text
+    queued = await runtime.jobs.connector.execute_query_all_async(
+        "SELECT scheduled_at > now() AS later, status::text AS status FROM procrastinate_jobs "
+        "WHERE task_name = 'messenger.route_waiting'"
+    )
+    assert queued == [{"later": True, "status": "todo"}]
+    # Going online again while it waits queues nothing more (one run does it all).
+    await client.put(f"{AUTH}/me/status", json={"status": "online"}, headers={"X-CSRF-Token": csrf})
+    again = await runtime.jobs.connector.execute_query_all_async(
+        "SELECT count(*) AS n FROM procrastinate_jobs WHERE task_name = 'messenger.route_waiting'"
+    )
+    assert again == [{"n": 1}]
+
+
 async def test_staff_whose_panel_went_silent_are_set_offline(
     runtime: Runtime, client: httpx.AsyncClient
 ) -> None:

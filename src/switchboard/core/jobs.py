@@ -137,10 +137,18 @@ async def defer_in_transaction(
     return job_id
 
 
-async def defer_unless_queued(app: procrastinate.App, task: Task, **task_kwargs: Any) -> bool:
-    """Enqueue a singleton task now; False when a copy is already waiting (nothing to do)."""
+async def defer_unless_queued(
+    app: procrastinate.App,
+    task: Task,
+    *,
+    schedule_in: dict[str, int] | None = None,
+    **task_kwargs: Any,
+) -> bool:
+    """Enqueue a singleton task now (or `schedule_in`, e.g. `{"seconds": 1}`); False when a
+    copy is already waiting (nothing to do)."""
+    options = {"schedule_in": schedule_in} if schedule_in else {}
     try:
-        await configure_job(app, task).defer_async(**task_kwargs)
+        await configure_job(app, task, **options).defer_async(**task_kwargs)
     except procrastinate.exceptions.AlreadyEnqueued:
         return False
     return True

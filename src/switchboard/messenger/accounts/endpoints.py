@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Depends, Header, Request, Response
 
 from switchboard.core.errors import Forbidden, error_responses
+from switchboard.core.jobs import defer_unless_queued
 from switchboard.core.routing import StrictQueryRoute
 from switchboard.messenger.accounts import service
 from switchboard.messenger.accounts.repository import SessionRecord, StaffRecord
@@ -23,6 +24,7 @@ from switchboard.messenger.accounts.schemas import (
     StaffView,
     StatusChange,
 )
+from switchboard.messenger.routing.tasks import route_waiting
 from switchboard.messenger.settings import MessengerSettings
 from switchboard.runtime import Session, runtime_of
 
@@ -174,10 +176,22 @@ async def me(staff: CurrentStaff) -> StaffView:
     response_model=StaffView,
     responses=error_responses(403),
     summary="Set one's own status: online, away or busy",
-    description="Routing gives new conversations only to operators who are online.",
+    description=(
+        "Routing gives new conversations only to operators who are online; going online "
+        "offers the chats that waited for someone at once."
+    ),
 )
-async def set_status(body: StatusChange, staff: ChangingStaff, session: Session) -> StaffView:
-    return staff_view(await service.set_own_status(session, staff.id, body.status))
+async def set_status(
+    request: Request, body: StatusChange, staff: ChangingStaff, session: Session
+) -> StaffView:
+    changed = await service.set_own_status(session, staff.id, body.status)
+    if body.status == "online":
+        # Chats that waited while nobody was at work are offered at once, not at the next
+        # minute's run (a second from now: after this change has committed).
+        await defer_unless_queued(
+            runtime_of(request).jobs, route_waiting, schedule_in={"seconds": 1}
+        )
+    return staff_view(changed)
 
 
 @router.post(
