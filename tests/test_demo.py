@@ -85,8 +85,24 @@ def test_demo_starts_everything_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             f"{base}/metrics",
             "/cl/odata/standard.odata/",  # the emulators take the next ports when free
             "/public/api/v1/inboxes/",
+            f"{base}/messenger/",
+            f"{base}/messenger/admin/",
+            "/shop",
+            "operator@demo.local / demo-operator",
+            "supervisor@demo.local / demo-supervisor",
+            "admin@demo.local / demo-admin",
         ):
             assert url in banner, url
+        # The messenger: the demo operator signs in and has the scripted chat, answered.
+        login = httpx.post(
+            f"{base}/api/messenger/auth/login",
+            json={"login": "operator@demo.local", "password": "demo-operator"},
+        )
+        assert login.status_code == 200, login.text
+        chats = httpx.get(f"{base}/api/messenger/conversations", cookies=login.cookies).json()
+        assert len(chats) == 1
+        assert chats[0]["branch"]["name"] == "Екатеринбург"  # 127.0.0.1 by the demo's GeoIP
+        assert chats[0]["last_message"]["direction"] == "in"
 
         assert httpx.get(f"{base}/api/health").json()["status"] == "ok"
         # The worker child loads the dictionaries from the 1C emulator on start.
