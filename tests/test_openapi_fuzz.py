@@ -33,7 +33,7 @@ from switchboard.sandbox.pytest_plugin import RunningChatwoot, RunningOneC
 from switchboard.sandbox.server import BackgroundServer
 from tests.consultations.dictionaries.catalogs import catalogs
 
-EXAMPLES_PER_OPERATION = 60
+EXAMPLES_PER_OPERATION = 40
 ALL_CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -72,7 +72,7 @@ def served_api(
 
 
 # Every operation in both modes: about a minute on a quiet machine, more while others run.
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(540)
 def test_every_operation_keeps_its_documented_promises(served_api: str) -> None:
     schema = schemathesis.openapi.from_url(served_api + "/openapi.json")
     operations = []
@@ -98,7 +98,7 @@ def test_every_operation_keeps_its_documented_promises(served_api: str) -> None:
     assert failures == {}, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
     assert calls["GET /api/dicts/online-questions (positive)"] >= EXAMPLES_PER_OPERATION // 2
     assert calls["GET /api/dicts/online-questions (negative)"] >= EXAMPLES_PER_OPERATION // 2
-    assert time.monotonic() - started < 240
+    assert time.monotonic() - started < 420
 
 
 def describe(failure: BaseException) -> str:
