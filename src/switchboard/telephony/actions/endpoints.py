@@ -45,6 +45,10 @@ async def _log(runtime: Runtime, **fields: Any) -> None:
         )
 
 
+#: No control characters (PostgreSQL text cannot hold NUL; the request is logged).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
 @router.get(
     "/retailcrm/make-call/{key}",
     response_model=CallStarted,
@@ -64,11 +68,15 @@ async def make_call(
     request: Request,
     *,
     key: Annotated[str, Path(min_length=16, max_length=128)],
-    client_id: Annotated[str, Query(alias="clientId", min_length=1, max_length=64)],
-    phone: Annotated[str, Query(min_length=2, max_length=32)],
+    client_id: Annotated[
+        str, Query(alias="clientId", min_length=1, max_length=64, pattern=PRINTABLE)
+    ],
+    phone: Annotated[str, Query(min_length=2, max_length=32, pattern=PRINTABLE)],
     user_id: Annotated[int | None, Query(alias="userId", ge=0, le=2**31)] = None,
     code: Annotated[str | None, Query(max_length=10, pattern=r"^\d*$")] = None,
-    external_phone: Annotated[str | None, Query(alias="externalPhone", max_length=32)] = None,
+    external_phone: Annotated[
+        str | None, Query(alias="externalPhone", max_length=32, pattern=PRINTABLE)
+    ] = None,
 ) -> CallStarted:
     runtime = runtime_of(request)
     async with runtime.database.transaction() as session:
