@@ -34,6 +34,8 @@ router = APIRouter(
 )
 
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The outbox task's id")]
+#: No control characters (PostgreSQL text cannot hold NUL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 Limit = Annotated[int, Query(ge=1, le=500, description="At most this many items")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Skip this many items")]
 
@@ -57,9 +59,12 @@ async def outbox(
         Query(alias="status", description="pending, done, failed or cancelled"),
     ] = None,
     operation: Annotated[
-        str | None, Query(max_length=100, description="e.g. onec.create_consultation")
+        str | None,
+        Query(max_length=100, pattern=PRINTABLE, description="e.g. onec.create_consultation"),
     ] = None,
-    cons_id: Annotated[str | None, Query(max_length=100, description="A consultation")] = None,
+    cons_id: Annotated[
+        str | None, Query(max_length=100, pattern=PRINTABLE, description="A consultation")
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.OutboxPage:
