@@ -145,7 +145,7 @@ def test_a_workers_copy_waits_for_the_foreground_run(
 ) -> None:
     latency = 0.5
     onec.emulator.store.load(catalogs())
-    onec.emulator.faults.add(Fault(path="*Catalog_*", method="GET", latency=latency))
+    fault = onec.emulator.faults.add(Fault(path="*Catalog_*", method="GET", latency=latency))
     env = {"DATABASE_URL": clean_database, "LOG_LEVEL": "WARNING", **onec.settings()}
     worker_log = tmp_path / "worker.log"
     worker_env = platform_env(clean_database, **onec.settings(), LOG_LEVEL="INFO")
@@ -159,6 +159,10 @@ def test_a_workers_copy_waits_for_the_foreground_run(
         )
         onec.emulator.journal.clear()
         done_before = len(_load_jobs(clean_database))
+        # The foreground load must still be running when the worker takes its copy, however slow
+        # the machine: 1C answers it slowly until the worker is seen waiting.
+        slow = onec.emulator.faults.add(Fault(path="*Catalog_*", method="GET", latency=latency * 6))
+        onec.emulator.faults.remove(fault.id)
         foreground = subprocess.Popen(
             [sys.executable, "-m", "switchboard", "etl", "load_dicts"],
             env={**os.environ, **env},
@@ -173,6 +177,8 @@ def test_a_workers_copy_waits_for_the_foreground_run(
                 lambda: "waiting for the running copy to finish" in worker_log.read_text(),
             )
             assert foreground.poll() is None
+            onec.emulator.faults.add(Fault(path="*Catalog_*", method="GET", latency=latency))
+            onec.emulator.faults.remove(slow.id)
             assert foreground.wait(timeout=60) == 0
             _wait_until(
                 "the worker's copy to finish",

@@ -203,7 +203,7 @@ def test_a_job_killed_with_nothing_waiting_is_queued_again_and_completes(
         _wait(
             "the schedule to queue this quarter hour's load",
             lambda: _this_quarters_load_was_scheduled(clean_database),
-            30,
+            90,  # a worker's periodic deferrer starts last, later still on a busy machine
             tmp_path / "a.log",
         )
         _cancel_waiting_copies(clean_database)
