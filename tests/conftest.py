@@ -23,6 +23,7 @@ from switchboard.core.realtime import MemoryBus
 from switchboard.main import create_app
 from switchboard.runtime import Runtime
 from tests.databases import scratch_database
+from tests.stoppable_postgres import private_postgres  # noqa: F401  (a fixture)
 
 pytest_plugins = ["switchboard.sandbox.pytest_plugin"]
 

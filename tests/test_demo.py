@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.core.test_jobs_outage import PostgresControl
 from tests.servers import free_port
+from tests.stoppable_postgres import PostgresControl
 
 pytestmark = pytest.mark.slow
 

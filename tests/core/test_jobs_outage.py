@@ -7,11 +7,8 @@ use), stopped with `pg_ctl stop -m fast` and started again on the same socket.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,91 +16,18 @@ import psycopg
 import pytest
 
 from switchboard.consultations.dictionaries.tasks import load_dicts
-from switchboard.core.db.migrate import upgrade
 from switchboard.core.jobs import create_job_app, defer_unless_queued
 from switchboard.domains import blueprints
 from switchboard.sandbox.pytest_plugin import RunningOneC
 from tests.consultations.dictionaries.catalogs import catalogs
 from tests.servers import platform_env, switchboard_process
+from tests.stoppable_postgres import PrivatePostgres
 
 pytestmark = [
     pytest.mark.slow,
     # pgserver keeps its lock in the user's runtime folder; /tmp is fine for a test's server.
     pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR"),
 ]
-
-
-@dataclass
-class PostgresControl:
-    """Stops and starts a pgserver PostgreSQL (a private one of a test, or the demo's)."""
-
-    pgdata: Path
-    socket_dir: str
-
-    @classmethod
-    def of(cls, pgdata: Path) -> PostgresControl:
-        from pgserver.utils import PostmasterInfo  # type: ignore[import-untyped]
-
-        info = PostmasterInfo.read_from_pgdata(pgdata)
-        if info is None or info.socket_dir is None:
-            raise RuntimeError(f"no PostgreSQL is running on {pgdata}")
-        return cls(pgdata, str(info.socket_dir))
-
-    @property
-    def _user(self) -> str | None:
-        # pgserver runs PostgreSQL as its own system user when started by root.
-        return "pgserver" if os.geteuid() == 0 else None
-
-    def stop(self) -> None:
-        from pgserver import _commands  # type: ignore[attr-defined]
-
-        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._user)
-
-    def start(self) -> None:
-        from pgserver import _commands
-
-        options = ["-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}"]
-        _commands.pg_ctl(
-            [*options, "-l", str(self.pgdata / "log"), "start"],
-            pgdata=self.pgdata,
-            user=self._user,
-            timeout=30,
-        )
-
-    def answers(self) -> bool:
-        try:
-            with psycopg.connect(
-                f"postgresql://postgres:@/postgres?host={self.socket_dir}", connect_timeout=2
-            ) as connection:
-                connection.execute("SELECT 1")
-        except psycopg.OperationalError:
-            return False
-        return True
-
-
-@dataclass
-class PrivatePostgres:
-    control: PostgresControl
-    url: str
-
-
-@pytest.fixture
-def private_postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
-    from pgserver import get_server  # type: ignore[attr-defined]
-
-    server = get_server(tmp_path / "pg", cleanup_mode="stop")
-    url = server.get_uri("postgres")
-    upgrade(url)
-    control = PostgresControl.of(tmp_path / "pg")
-    try:
-        yield PrivatePostgres(control, url)
-    finally:
-        if not control.answers():
-            control.start()
-        server.cleanup()
-        # A server started again with pg_ctl is not the one pgserver tracks: stop it too.
-        if control.answers():
-            control.stop()
 
 
 def _defer_load(database_url: str) -> None:

@@ -126,6 +126,7 @@ class PostgresBus(EventBus):
     # --- listening ---------------------------------------------------------------------------
 
     async def _listen_forever(self) -> None:
+        lost = False
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
@@ -133,6 +134,9 @@ class PostgresBus(EventBus):
                 ) as connection:
                     await connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self._connected.set()
+                    if lost:
+                        log.info("event bus reconnected")
+                        lost = False
                     # Whatever was published while this listener was away.
                     await self._resync_safely()
                     async for notify in connection.notifies():
@@ -141,7 +145,10 @@ class PostgresBus(EventBus):
                 raise
             except (psycopg.Error, SQLAlchemyError, OSError) as exc:
                 self._connected.clear()
-                log.warning("event bus connection lost, reconnecting", error=str(exc))
+                # Said once per outage; the retries every second stay quiet.
+                if not lost:
+                    log.warning("event bus connection lost, reconnecting", error=str(exc))
+                lost = True
                 await asyncio.sleep(self.reconnect_delay)
 
     def _receive(self, message: str) -> None:

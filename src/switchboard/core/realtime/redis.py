@@ -93,6 +93,7 @@ class RedisBus(PostgresBus):
             )
 
     async def _listen_forever(self) -> None:
+        lost = False
         while True:
             # A client of its own without a read timeout: a quiet channel is not a dead one.
             client: aioredis.Redis = aioredis.from_url(
@@ -102,6 +103,9 @@ class RedisBus(PostgresBus):
             try:
                 await pubsub.subscribe(self.wake_channel)
                 self._connected.set()
+                if lost:
+                    log.info("event bus reconnected")
+                    lost = False
                 await self._resync_safely()
                 async for message in pubsub.listen():
                     if message["type"] == "message":
@@ -110,7 +114,10 @@ class RedisBus(PostgresBus):
                 raise
             except (RedisError, OSError) as exc:
                 self._connected.clear()
-                log.warning("event bus connection lost, reconnecting", error=str(exc))
+                # Said once per outage; the retries every second stay quiet.
+                if not lost:
+                    log.warning("event bus connection lost, reconnecting", error=str(exc))
+                lost = True
                 await asyncio.sleep(self.reconnect_delay)
             finally:
                 with contextlib.suppress(RedisError, OSError):

@@ -15,6 +15,7 @@ import psycopg
 import structlog
 
 from switchboard.core.crypto import SecretBox
+from switchboard.core.errors import is_database_outage
 from switchboard.core.http.errors import IntegrationError
 from switchboard.core.inflight import InFlight
 from switchboard.integrations.crm import CallCrm, Planned
@@ -197,6 +198,7 @@ async def keep_delivering(runtime: Runtime, *, only: str | None = None) -> None:
     """The service loop, pipelined: plans new events and starts due deliveries while earlier
     ones are still on the wire (up to IN_FLIGHT at once), so a pop-up never waits for a slow
     batch. Wakes on NOTIFY, on a finished delivery, or every second; survives outages."""
+    database_down = False
     while True:
         sending: set[asyncio.Task[str]] = set()
         try:
@@ -204,6 +206,9 @@ async def keep_delivering(runtime: Runtime, *, only: str | None = None) -> None:
                 runtime.database.url, autocommit=True
             ) as listener:
                 await repository.listen(listener, EVENTS_CHANNEL)
+                if database_down:
+                    log.info("telephony delivery resumed: the database is back")
+                    database_down = False
                 notified = asyncio.Event()
                 reader = runtime.extension(InFlight).start(_hear(listener, notified))
                 try:
@@ -215,8 +220,14 @@ async def keep_delivering(runtime: Runtime, *, only: str | None = None) -> None:
                     reader.cancel()
         except asyncio.CancelledError:
             raise
-        except Exception:  # a supervisor: logged with its traceback, then restarted
-            log.exception("telephony delivery failed; restarting")
+        except Exception as error:  # a supervisor: logged, then restarted
+            if not is_database_outage(error):
+                log.exception("telephony delivery failed; restarting")
+            elif not database_down:  # an outage is expected: said once, without a traceback
+                log.warning(
+                    "telephony delivery paused: the database is unavailable", error=str(error)
+                )
+                database_down = True
         await asyncio.sleep(POLL_SECONDS)
 
 
