@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,15 +23,11 @@ from switchboard.main import create_app
 from switchboard.runtime import Runtime
 from switchboard.sandbox.runner import CHATWOOT_INBOX, CHATWOOT_TOKEN, Sandbox, start_sandbox
 from switchboard.sandbox.server import LoopServer
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.browser import launch_chromium, needs_chromium
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium); .ci/run installs it",
-    ),
+    needs_chromium,
 ]
 
 # The demo's sandbox customer (an owner in the CLOBUS folder of the demo 1C base).
@@ -122,9 +116,7 @@ async def test_the_booking_page_books_chats_redates_rates_and_cancels(stack: Sta
     from playwright.async_api import async_playwright, expect
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))

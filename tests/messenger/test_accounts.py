@@ -77,6 +77,7 @@ async def test_login_sets_an_httponly_lax_cookie_and_keeps_only_digests(
     answer = await log_in(client, login="  ANNA@example.com ")
     assert answer.status_code == 200, answer.text
     body = answer.json()
+    assert body["staff"].pop("last_seen_at") is not None
     assert body["staff"] == {
         "id": staff.id,
         "login": "anna@example.com",
@@ -84,8 +85,7 @@ async def test_login_sets_an_httponly_lax_cookie_and_keeps_only_digests(
         "role": "operator",
         "branch": "ekb",
         "capacity": 5,
-        "status": "offline",
-        "last_seen_at": None,
+        "status": "online",  # signing in starts the shift
     }
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=")
@@ -256,11 +256,40 @@ async def test_staff_set_their_own_status_with_the_csrf_token(
     assert signed_out.status_code == 401
 
 
+async def _route_waiting_jobs(runtime: Runtime) -> list[dict[str, Any]]:
+    return await runtime.jobs.connector.execute_query_all_async(
+        "SELECT status::text AS status FROM procrastinate_jobs "
+        "WHERE task_name = 'messenger.route_waiting'"
+    )
+
+
+async def test_an_operator_signing_in_goes_online_and_a_supervisor_does_not(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """An operator signs in to work: online, and the chats that waited are offered at once.
+    A supervisor or an administrator is never routed chats, so their status stays as it was."""
+    await account(runtime, "boss@example.com", role="supervisor")
+    boss = await log_in(client, login="boss@example.com")
+    assert boss.json()["staff"]["status"] == "offline"
+    assert await _route_waiting_jobs(runtime) == []
+    client.cookies.clear()
+
+    await account(runtime)
+    anna = await log_in(client)
+    assert anna.json()["staff"]["status"] == "online"
+    assert (await client.get(f"{AUTH}/me")).json()["status"] == "online"
+    assert await _route_waiting_jobs(runtime) == [{"status": "todo"}]
+
+
 async def test_going_online_offers_the_waiting_chats_at_once(
     runtime: Runtime, client: httpx.AsyncClient
 ) -> None:
     await account(runtime)
     csrf = (await log_in(client)).json()["csrf_token"]
+    await client.put(f"{AUTH}/me/status", json={"status": "away"}, headers={"X-CSRF-Token": csrf})
+    await runtime.jobs.connector.execute_query_async(
+        "DELETE FROM procrastinate_jobs WHERE task_name = 'messenger.route_waiting'"
+    )
     changed = await client.put(
         f"{AUTH}/me/status", json={"status": "online"}, headers={"X-CSRF-Token": csrf}
     )

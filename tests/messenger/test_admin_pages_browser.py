@@ -4,9 +4,7 @@ reload); hours written wrong are refused with a message, nothing saved."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,16 +14,12 @@ from switchboard.main import create_app
 from switchboard.messenger.accounts import service as accounts
 from switchboard.runtime import Runtime
 from switchboard.sandbox.server import LoopServer
+from tests.browser import launch_chromium, needs_chromium
 from tests.messenger.support import World
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium); .ci/run installs it",
-    ),
+    needs_chromium,
 ]
 
 LOGIN = "admin@example.com"
@@ -65,9 +59,7 @@ async def test_an_admin_edits_an_inbox_schedule_on_the_page_and_it_is_saved(
     inbox = await world.inbox(settings={"schedule": {"time_zone": "Europe/Moscow"}})
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from tests.browser import launch_chromium, needs_chromium
 from tests.messenger.test_widget_browser import (
     LIVE,
     PASSWORD,
     PASTE_SCREENSHOT,
     Stack,
-    _launch,
     _widget,
     servers,
 )
 
 __all__ = ["servers"]  # the fixture, for pytest
+
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 async def _panel(browser: Any, stack: Stack) -> Any:
@@ -50,7 +54,7 @@ async def test_a_visitor_and_an_operator_chat_in_their_own_pages(
         {"rating": {"enabled": True, "scale": 5}}, MESSENGER_ATTACHMENTS_DIR=str(tmp_path)
     )
     async with async_playwright() as playwright:
-        browser = await _launch(playwright)
+        browser = await launch_chromium(playwright)
         problems: list[str] = []
         panel = await _panel(browser, stack)
         shop = await browser.new_page(locale="ru-RU")
@@ -118,7 +122,7 @@ async def test_with_the_stream_blocked_the_visitor_still_gets_answers(servers: A
 
     stack: Stack = await servers()
     async with async_playwright() as playwright:
-        browser = await _launch(playwright)
+        browser = await launch_chromium(playwright)
         panel = await _panel(browser, stack)
         shop = await browser.new_page(locale="ru-RU")
         # A proxy that cuts event streams: the widget falls back to polling.

@@ -8,10 +8,8 @@ transfers it by hand in the dialog."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,17 +21,13 @@ from switchboard.main import create_app
 from switchboard.messenger.accounts import service as accounts
 from switchboard.runtime import Runtime
 from switchboard.sandbox.server import LoopServer
+from tests.browser import launch_chromium, needs_chromium
 from tests.messenger.attachments_support import png
 from tests.messenger.support import World, public_key
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium); .ci/run installs it",
-    ),
+    needs_chromium,
 ]
 
 PASSWORD = "operator password 1"
@@ -159,9 +153,7 @@ async def test_an_operator_answers_a_new_chat_live(stack: Stack) -> None:
         async_playwright() as playwright,
         httpx.AsyncClient(base_url=stack.url) as client,
     ):
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
@@ -272,9 +264,7 @@ async def test_the_panel_polls_when_the_event_stream_is_blocked(stack: Stack) ->
         async_playwright() as playwright,
         httpx.AsyncClient(base_url=stack.url) as client,
     ):
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         # The tab is in the background: what the panel rings and shows is recorded.
         await page.add_init_script(HIDDEN_TAB)
@@ -321,9 +311,7 @@ async def test_a_supervisor_sees_why_and_transfers_by_hand(stack: Stack) -> None
         visitor = Visitor(stack, client)
         await visitor.start()
         conversation = await visitor.write("Позовите старшего")
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))

@@ -11,8 +11,6 @@ for a rating; out of hours the "leave a request" form shows.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,18 +26,15 @@ from switchboard.main import create_app
 from switchboard.messenger.accounts.service import Passwords
 from switchboard.runtime import Runtime
 from switchboard.sandbox.server import LoopServer
+from tests.browser import launch_chromium, needs_chromium
 from tests.messenger.support import World, public_key
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
 LIVE = 10_000  # ms: how long the page may take to show what the server sent
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium); .ci/run installs it",
-    ),
+    needs_chromium,
 ]
 
 
@@ -141,12 +136,6 @@ LAUNCHER_TIMING = """() => {
 }"""
 
 
-async def _launch(playwright: Any) -> Any:
-    return await playwright.chromium.launch(
-        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-    )
-
-
 def _widget(page: Any) -> Any:
     """The widget's root (Playwright's CSS engine goes through the open shadow root)."""
     return page.locator("[data-switchboard-chat] .w")
@@ -171,7 +160,7 @@ async def test_visitor_and_operator_talk_live_with_ticks_typing_and_text_kept_as
 
     stack: Stack = await servers()
     async with async_playwright() as playwright:
-        browser = await _launch(playwright)
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
@@ -277,7 +266,7 @@ async def test_without_event_source_the_widget_polls_and_still_gets_answers(
 
     stack: Stack = await servers()
     async with async_playwright() as playwright:
-        browser = await _launch(playwright)
+        browser = await launch_chromium(playwright)
         context = await browser.new_context(locale="ru-RU")
         await context.add_init_script("delete window.EventSource")
         streams: list[str] = []
@@ -345,7 +334,7 @@ async def test_streams_that_end_are_resumed_with_last_event_id_and_nothing_is_mi
 
     stack: Stack = await servers(MESSENGER_SSE_LIFETIME_SECONDS="1")
     async with async_playwright() as playwright:
-        browser = await _launch(playwright)
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         requests: list[Any] = []
         polls: list[str] = []
@@ -391,7 +380,7 @@ async def test_the_sites_css_cannot_break_the_widget_and_the_loader_waits(server
 
     stack: Stack = await servers()
     async with async_playwright() as playwright:
-        browser = await _launch(playwright)
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="en-US")
         await page.goto(stack.shop(**{"load-on-scroll": "1"}))
         await page.wait_for_timeout(500)
@@ -460,7 +449,7 @@ async def test_a_resolved_conversation_asks_for_a_rating(
 
     stack: Stack = await servers({"rating": {"enabled": True, "scale": scale}})
     async with async_playwright() as playwright:
-        browser = await _launch(playwright)
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         await page.goto(stack.shop())
         await _open_and_write(page, "Спасибо, всё понятно.")
@@ -498,7 +487,7 @@ async def test_out_of_hours_the_widget_offers_to_leave_a_request(servers: Any) -
     closed = {"schedule": {"time_zone": "UTC", "weekly": {"mon": [["00:00", "00:01"]]}}}
     stack: Stack = await servers({**closed, "offline": {"message": "Мы откроемся в 9:00."}})
     async with async_playwright() as playwright:
-        browser = await _launch(playwright)
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         await page.goto(stack.shop(**{"load-after": "1.5"}))
         # data-load-after: the widget comes later, by itself.
@@ -540,7 +529,7 @@ async def test_a_pasted_screenshot_is_sent_and_refused_files_say_why(
 
     stack: Stack = await servers(MESSENGER_ATTACHMENTS_DIR=str(tmp_path))
     async with async_playwright() as playwright:
-        browser = await _launch(playwright)
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +12,7 @@ import httpx
 import pytest
 
 from switchboard.sandbox.server import BackgroundServer
+from tests.browser import CHROMIUM, needs_chromium
 
 BASE = "http://testserver"
 
@@ -109,10 +108,7 @@ async def test_production_hides_the_documentation_by_default(
     assert (await client.get("/openapi.json")).status_code == 404
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no headless browser at {CHROMIUM}")
+@needs_chromium
 @pytest.mark.parametrize(("page", "marker"), [("/docs", "swagger-ui"), ("/redoc", "redoc")])
 def test_a_browser_renders_the_pages_offline(
     clean_database: str, settings_factory: Any, page: str, marker: str, tmp_path: Path
@@ -125,7 +121,7 @@ def test_a_browser_renders_the_pages_offline(
     with BackgroundServer(app) as server:
         result = subprocess.run(
             [
-                shutil.which("chromium") or CHROMIUM,
+                CHROMIUM,
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",

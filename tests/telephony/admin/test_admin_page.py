@@ -3,8 +3,6 @@ give numbers (one per manager), see the log; a manager's name cannot inject HTML
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,16 +13,12 @@ from switchboard.runtime import Runtime
 from switchboard.sandbox.pytest_plugin import RunningRetailCrm
 from switchboard.sandbox.server import LoopServer
 from switchboard.telephony.admin.service import MODULE_CODE
+from tests.browser import launch_chromium, needs_chromium
 from tests.telephony.admin.support import PASSWORD, admin_enterprise
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium); .ci/run installs it",
-    ),
+    needs_chromium,
 ]
 
 
@@ -48,9 +42,7 @@ async def test_an_administrator_connects_registers_and_gives_managers_their_numb
     from playwright.async_api import async_playwright, expect
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))

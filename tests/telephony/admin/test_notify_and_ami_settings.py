@@ -6,8 +6,6 @@ input that makes no sense."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from switchboard.sandbox.server import LoopServer
 from switchboard.telephony.admin import access
 from switchboard.telephony.admin.service import set_admin_password, set_internal_phones
 from switchboard.telephony.models import Enterprise, IntegrationLog
+from tests.browser import launch_chromium, needs_chromium
 from tests.telephony.support import TOKEN, add_enterprise, settle
 
 API = "/retailcrm-admin/api"
@@ -430,8 +429,6 @@ async def test_only_the_enterprises_administrator_with_the_pages_token(
 
 # --- the page in real Chromium ------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
 
 @pytest.fixture
 async def api_url(runtime_factory: Any) -> AsyncIterator[str]:
@@ -446,16 +443,14 @@ async def api_url(runtime_factory: Any) -> AsyncIterator[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
+@needs_chromium
 async def test_the_page_sets_up_telegram_and_ami_and_checks_both(
     api_url: str, telegram: RunningTelegram, asterisk_ami: RunningAmi
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = await launch_chromium(playwright)
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))

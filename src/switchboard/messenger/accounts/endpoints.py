@@ -26,7 +26,7 @@ from switchboard.messenger.accounts.schemas import (
 )
 from switchboard.messenger.routing.tasks import route_waiting
 from switchboard.messenger.settings import MessengerSettings
-from switchboard.runtime import Session, runtime_of
+from switchboard.runtime import Runtime, Session, runtime_of
 
 PREFIX = "/api/messenger/auth"
 SESSION_COOKIE = "sb_messenger_session"
@@ -139,6 +139,8 @@ async def login(
         password=body.password,
         session_hours=hours,
     )
+    if logged_in.came_online:
+        await offer_waiting_chats(runtime)
     response.set_cookie(
         SESSION_COOKIE,
         logged_in.token,
@@ -186,12 +188,14 @@ async def set_status(
 ) -> StaffView:
     changed = await service.set_own_status(session, staff.id, body.status)
     if body.status == "online":
-        # Chats that waited while nobody was at work are offered at once, not at the next
-        # minute's run (a second from now: after this change has committed).
-        await defer_unless_queued(
-            runtime_of(request).jobs, route_waiting, schedule_in={"seconds": 1}
-        )
+        await offer_waiting_chats(runtime_of(request))
     return staff_view(changed)
+
+
+async def offer_waiting_chats(runtime: Runtime) -> None:
+    """Chats that waited while nobody was at work are offered at once, not at the next minute's
+    run (a second from now: after the change that brought someone online has committed)."""
+    await defer_unless_queued(runtime.jobs, route_waiting, schedule_in={"seconds": 1})
 
 
 @router.post(

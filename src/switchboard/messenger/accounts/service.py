@@ -111,6 +111,8 @@ class LoggedIn:
     token: str
     csrf_token: str
     expires_at: datetime
+    #: Signing in set an offline operator online (waiting chats are to be offered).
+    came_online: bool = False
 
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -217,7 +219,12 @@ async def log_in(
         csrf_digest=digest(csrf_token),
         expires_at=expires_at,
     )
-    return LoggedIn(staff, token, csrf_token, expires_at)
+    came_online = staff.status == "offline" and staff.role == "operator"
+    if came_online:
+        # Signing in starts the shift: nobody signs in to stay invisible to routing (the panel
+        # lets them choose away or busy at once).
+        staff = await set_own_status(session, staff.id, "online")
+    return LoggedIn(staff, token, csrf_token, expires_at, came_online)
 
 
 async def signed_in(session: AsyncSession, token: str | None) -> SessionRecord:
