@@ -257,7 +257,7 @@ async def test_an_operator_answers_a_new_chat_live(stack: Stack) -> None:
     assert "**Добрый день!**\nСейчас посмотрю." in texts
 
 
-async def test_the_panel_polls_when_the_event_stream_is_blocked(stack: Stack) -> None:
+async def test_the_panel_polls_while_the_event_stream_is_blocked_and_returns_to_it(stack: Stack) -> None:
     from playwright.async_api import async_playwright, expect
 
     async with (
@@ -268,6 +268,7 @@ async def test_the_panel_polls_when_the_event_stream_is_blocked(stack: Stack) ->
         page = await browser.new_page(locale="ru-RU")
         # The tab is in the background: what the panel rings and shows is recorded.
         await page.add_init_script(HIDDEN_TAB)
+        await page.clock.install()  # runs as usual until the test moves it on
         await page.route("**/api/messenger/stream/**", lambda route: route.abort())
         await _sign_in(page, stack)
         await expect(page.locator("#connection")).to_have_attribute(
@@ -282,6 +283,15 @@ async def test_the_panel_polls_when_the_event_stream_is_blocked(stack: Stack) ->
         assert {"title": "Новый диалог", "body": "Посетитель №1"} in notes
         assert {"title": "Новое сообщение: Посетитель №1", "body": "Пишу через опрос"} in notes
         assert await page.evaluate("window.rings") >= 1
+
+        # The stream works again: the panel goes back to it on its next try, and stays live.
+        await page.unroute("**/api/messenger/stream/**")
+        await page.clock.fast_forward(31_000)
+        await expect(page.locator("#connection")).to_have_attribute(
+            "data-state", "stream", timeout=15_000
+        )
+        await visitor.write("А теперь через поток")
+        await expect(item).to_contain_text("А теперь через поток", timeout=10_000)
         await browser.close()
 
 

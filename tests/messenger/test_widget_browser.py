@@ -289,6 +289,7 @@ async def test_without_event_source_the_widget_polls_and_still_gets_answers(
         other = await browser.new_context(locale="ru-RU")
         await other.route("**/api/widget/stream/**", lambda route: route.abort())
         page = await other.new_page()
+        await page.clock.install()  # runs as usual until the test moves it on
         await page.goto(stack.shop())
         await _open_and_write(page, "А теперь?")
         widget = _widget(page)
@@ -300,6 +301,29 @@ async def test_without_event_source_the_widget_polls_and_still_gets_answers(
             operator = await Operator.sign_in(client)
             await operator.reply(conversation, "И теперь тоже.")
         await expect(widget.locator(".m.out .b")).to_have_text("И теперь тоже.", timeout=20_000)
+
+        # The network lets the stream through again: on its next try the widget is back on it
+        # and stops polling.
+        await other.unroute("**/api/widget/stream/**")
+        opened: list[int] = []
+        other.on("response", lambda r: opened.append(r.status) if "/stream/" in r.url else None)
+        polled: list[str] = []
+        await page.clock.fast_forward(31_000)
+        for _ in range(LIVE // 100):
+            if opened:
+                break
+            await page.wait_for_timeout(100)
+        assert opened == [200]
+        await page.wait_for_timeout(1000)  # a poll already on its way may still land
+        other.on("request", lambda r: polled.append(r.url) if "/events" in r.url else None)
+        async with httpx.AsyncClient(base_url=stack.api_url) as client:
+            operator = await Operator.sign_in(client)
+            await operator.reply(conversation, "Снова через поток.")
+        await expect(widget.locator(".m.out .b").last).to_have_text(
+            "Снова через поток.", timeout=LIVE
+        )
+        await page.wait_for_timeout(3000)  # longer than a poll's wait in a visible page
+        assert polled == []
 
         # The inbox switches the stream off (`features.sse`): the widget polls from the start.
         await stack.world.one(

@@ -8,6 +8,8 @@ import { API } from "./api.js";
 const TYPES = ["message.created", "messages.seen", "typing.changed", "conversation.changed"];
 const FAILURES_BEFORE_POLLING = 3;
 const POLL_MS = 2000;
+// While polling, the stream is tried again this often.
+const STREAM_RETRY_MS = 30000;
 
 export class Live {
   constructor({ onEvent, onState, onResync }) {
@@ -18,6 +20,7 @@ export class Live {
     this.failures = 0;
     this.source = null;
     this.polling = false;
+    this.pollRuns = 0;
     this.seen = new Set();
   }
 
@@ -26,16 +29,32 @@ export class Live {
       this.poll();
       return;
     }
-    const source = new EventSource(`${API}/stream/`, { withCredentials: true });
+    this.openStream();
+  }
+
+  // The stream, resumed after the last event seen (the browser's own reconnects send
+  // Last-Event-ID; a new EventSource cannot, hence the query). While polling, a retry that
+  // fails before it opens only closes again: polling goes on.
+  openStream() {
+    const query = this.lastId === null ? "" : `?last_event_id=${encodeURIComponent(this.lastId)}`;
+    const source = new EventSource(`${API}/stream/${query}`, { withCredentials: true });
     this.source = source;
+    let opened = false;
     source.addEventListener("open", () => {
+      opened = true;
       this.failures = 0;
+      this.polling = false; // a poll loop still running stops at its next turn
       this.onState("stream");
     });
     for (const type of TYPES) {
       source.addEventListener(type, (event) => this.deliver(event.lastEventId, type, event.data));
     }
     source.addEventListener("error", () => {
+      if (!opened && this.polling) {
+        source.close();
+        this.source = null;
+        return;
+      }
       this.failures += 1;
       // CLOSED: the server refused the stream (not an event stream, an error status): the
       // browser will not retry; CONNECTING: it retries, but not for ever.
@@ -66,7 +85,13 @@ export class Live {
     this.polling = true;
     this.onState("poll");
     if (this.lastId === null) this.onResync(); // events before the head are not fetched
-    for (;;) {
+    const run = ++this.pollRuns; // a loop left sleeping by an earlier switch never resumes
+    let nextStreamTry = Date.now() + STREAM_RETRY_MS;
+    while (this.polling && run === this.pollRuns) {
+      if (Date.now() >= nextStreamTry && this.source === null && typeof EventSource !== "undefined") {
+        nextStreamTry = Date.now() + STREAM_RETRY_MS;
+        this.openStream(); // back to the stream once it works again (a proxy fixed, a restart)
+      }
       try {
         const query = this.lastId === null ? "" : `?after=${encodeURIComponent(this.lastId)}`;
         const response = await fetch(`${API}/events${query}`, {
@@ -77,6 +102,7 @@ export class Live {
           window.location.assign("/messenger/login");
           return;
         }
+        if (!this.polling) break; // the stream took over while this request was out
         if (response.status === 400) {
           this.lastId = null; // the id is no longer known to the server: start over
           this.onResync();
@@ -90,7 +116,7 @@ export class Live {
           this.onState("lost");
         }
       } catch {
-        this.onState("lost");
+        if (this.polling) this.onState("lost");
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }

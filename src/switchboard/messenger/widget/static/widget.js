@@ -129,7 +129,7 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
   const S = {
     open: false, boot: null, booting: null, token: load().token || null, key: null, conv: null,
     messages: new Map(), byClient: new Map(), delivered: 0, read: 0, told: { d: 0, r: 0 },
-    lastRead: load().lastRead || 0, lastEvent: null, source: null, polling: false, failures: 0,
+    lastRead: load().lastRead || 0, lastEvent: null, source: null, polling: false, pollRun: 0, streamTry: 0, failures: 0,
     rebootAt: 0, typingAt: 0, queue: Promise.resolve(),
   };
   const on = (flag) => !S.boot || !S.boot.features || S.boot.features[flag] !== false;
@@ -194,10 +194,15 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
   function live() {
     if (!on("sse") || !window.EventSource || !S.key) return startPolling();
     if (S.source) S.source.close();
-    const source = (S.source = new EventSource(W + "/stream/" + q({ inbox: INBOX, key: S.key })));
+    const params = { inbox: INBOX, key: S.key };
+    if (S.lastEvent != null) params.last_event_id = S.lastEvent;
+    const source = (S.source = new EventSource(W + "/stream/" + q(params)));
     let errors = 0, opened = false;
     const giveUp = setTimeout(() => opened || fallBack(), 10000);
-    source.onopen = () => { opened = true; errors = 0; clearTimeout(giveUp); catchUp(1); };
+    /* Opened (also as a retry while polling): the stream takes over from polling. */
+    source.onopen = () => {
+      opened = true; errors = 0; S.polling = false; clearTimeout(giveUp); catchUp(1);
+    };
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED || ++errors >= 3) { clearTimeout(giveUp); fallBack(); }
     };
@@ -216,10 +221,16 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
   }
 
   function startPolling() {
-    if (!S.polling) { S.polling = true; poll(); }
+    if (!S.polling) { S.polling = true; S.streamTry = Date.now() + 30000; poll(++S.pollRun); }
   }
 
-  async function poll() {
+  /* One loop at a time: a loop whose run is over (the stream took over) stops at its turn. */
+  async function poll(run) {
+    if (!S.polling || run !== S.pollRun) return;
+    if (on("sse") && window.EventSource && S.key && !S.source && Date.now() >= S.streamTry) {
+      S.streamTry = Date.now() + 30000;
+      live(); /* back to the stream once it works again */
+    }
     const params = { inbox: INBOX, key: S.key || "" };
     if (S.lastEvent != null) params.after = S.lastEvent;
     const answer = await call("GET", "/events" + q(params));
@@ -235,14 +246,14 @@ textarea,input{font:inherit;color:#111827;background:#fff;border:1px solid #d1d5
       S.boot = null;
       S.polling = false;
       /* A new session brings a new stream key; without one, polling goes on later. */
-      return session().then((boot) => boot || ((S.polling = true), setTimeout(poll, 30000)));
+      return session().then((boot) => boot || ((S.polling = true), setTimeout(() => poll(run), 30000)));
     } else if (answer.data && answer.data.error === "invalid_event_id") {
       S.lastEvent = null;
       wait = 0;
     } else {
       wait = Math.min(60000, 2000 * 2 ** Math.min(++S.failures, 5));
     }
-    setTimeout(poll, wait);
+    setTimeout(() => poll(run), wait);
   }
 
   function handle(type, data) {
