@@ -204,6 +204,16 @@ async def test_bad_inbox_settings_are_422_naming_the_field(
         "Field settings.allowed_domains.0: not a site's host name "
         "(such as shop.example.ru or *.example.ru)."
     )
+    assert english.json()["details"][0]["message"] == english.json()["message"]
+    # Russian by default, in the message and in the field's detail alike.
+    russian = await admin.post(f"{ADMIN}/inboxes", json=inbox(offline={"message": "  "}))
+    [detail] = russian.json()["details"]
+    assert detail == {
+        "field": "settings.offline.message",
+        "in": "body",
+        "message": "Поле settings.offline.message: напишите сообщение для нерабочего времени.",
+    }
+    assert russian.json()["message"] == detail["message"]
     assert await World(runtime.database).one("SELECT count(*) FROM messenger.inboxes") == 0
 
 

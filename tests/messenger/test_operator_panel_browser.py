@@ -338,6 +338,8 @@ async def test_a_supervisor_sees_why_and_transfers_by_hand(stack: Stack) -> None
         audit = page.locator("#audit-list")
         await expect(audit).to_contain_text("новый диалог: Анна")
         await expect(audit).to_contain_text("Борис — отошёл, 0/5: статус «отошёл»")
+        # Routing's explanation, in Russian.
+        await expect(audit).to_contain_text("меньше всех активных диалогов (0) из 1 доступных")
 
         # The transfer dialog: Esc closes it; the branch has nobody else free; Boris by hand.
         await page.click("#transfer")

@@ -291,6 +291,21 @@ def integration_failure(error: IntegrationError) -> tuple[int, str, str, dict[st
     return 502, "integration_error", "{system} could not handle the request.", headers
 
 
+def _translated(
+    details: list[dict[str, Any]] | None, locale: str, params: Mapping[str, object]
+) -> list[dict[str, Any]] | None:
+    """An error's field details in the caller's language (their messages are English templates
+    that may use the error's parameters, as its message does)."""
+    if not details:
+        return details
+    return [
+        {**detail, "message": translate(str(detail["message"]), locale, **params)}
+        if "message" in detail
+        else detail
+        for detail in details
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JsonResponse:
@@ -300,7 +315,7 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.code,
             exc.message,
             headers=exc.headers,
-            details=exc.details,
+            details=_translated(exc.details, request_locale(request), exc.params),
             **exc.params,
         )
 

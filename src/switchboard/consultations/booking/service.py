@@ -63,7 +63,7 @@ from switchboard.core.errors import (
     TooManyRequests,
     Unprocessable,
 )
-from switchboard.core.i18n import DEFAULT_LOCALE, translate
+from switchboard.core.i18n import translate
 from switchboard.integrations.chatwoot.settings import ChatwootSettings
 from switchboard.integrations.onec.settings import OneCSettings
 
@@ -210,13 +210,12 @@ def schedule(
 
 
 def invalid_field(name: str, message: str, kind: str) -> Unprocessable:
-    """422 naming the field, as FastAPI's own validation does (its text in Russian, the
-    default language: field details are not translated per request)."""
-    text = translate(message, DEFAULT_LOCALE)
+    """422 naming the field, as FastAPI's own validation does (the message in the caller's
+    language)."""
     return Unprocessable(
         "validation_error",
         "Some fields are invalid.",
-        details=[{"field": name, "in": "body", "message": text, "type": kind}],
+        details=[{"field": name, "in": "body", "message": message, "type": kind}],
     )
 
 

@@ -62,9 +62,7 @@ def invalid(field: str, message: str, *, limit: int = 0) -> Unprocessable:
         message,
         field=field,
         limit=limit,
-        details=[
-            {"field": field, "in": "body", "message": message.format(field=field, limit=limit)}
-        ],
+        details=[{"field": field, "in": "body", "message": message}],
     )
 
 

@@ -459,7 +459,7 @@ function renderAudit(assignments) {
       entry.actor ? `решил: ${entry.actor.name}` : null,
     ].filter(Boolean).join(" · ");
     item.append(el("div", "muted", facts));
-    if (entry.explanation) item.append(el("div", null, entry.explanation));
+    if (entry.explanation) item.append(el("div", null, explain(entry.explanation)));
     if (entry.candidates && entry.candidates.length) {
       const candidates = el("ul", "candidates");
       for (const candidate of entry.candidates) {
@@ -484,6 +484,43 @@ function whyNot(reason) {
   if (text === "outside personal hours") return "вне личного графика";
   if (text.startsWith("excluded")) return "исключён (текущий оператор)";
   return text;
+}
+
+// Routing's explanation (English in the audit, parts joined by "; "), in Russian part by part;
+// a part not known here is shown as it came.
+const WAITS = { no_branch: "нет филиала", offline: "нерабочее время", no_operator: "нет свободного оператора" };
+const EXPLAINED = [
+  [/^the inbox belongs to a branch$/, () => "ящик сайта принадлежит филиалу"],
+  [/^region (.+): rule (\d+) \(priority (-?\d+)\)$/, (m) => `регион ${m[1]}: правило ${m[2]} (приоритет ${m[3]})`],
+  [/^(.+): no rule and no default branch$/, (m) => `${region(m[1])}: нет правила и филиала по умолчанию`],
+  [/^(.+): the default branch$/, (m) => `${region(m[1])}: филиал по умолчанию`],
+  [/^invalid schedule ignored: (.*)$/, (m) => `неверный график не учтён: ${m[1]}`],
+  [/^waits: (\w+)$/, (m) => `ждёт: ${WAITS[m[1]] || m[1]}`],
+  [/^fewest active conversations \((\d+)\) among (\d+) available$/,
+    (m) => `меньше всех активных диалогов (${m[1]}) из ${m[2]} доступных`],
+  [/^of (\d+) tied, the longest since an assignment$/, (m) => `из ${m[1]} равных — дольше всех без нового диалога`],
+  [/^not opened by (\d+) within (.+)$/, (m) => `оператор ${m[1]} не открыл диалог за ${m[2]}`],
+  [/^(.*): stays, timer restarted$/, (m) => `${explainPart(m[1])}: остаётся, таймер запущен заново`],
+  [/^no operators in the branch$/, () => "в филиале нет операторов"],
+  [/^nobody available$/, () => "никто не свободен"],
+  [/^transferred to branch (\d+)$/, (m) => `передан в филиал ${m[1]}`],
+  [/^transferred to (.+) by hand$/, (m) => `передан вручную: ${m[1]}`],
+];
+
+function region(text) {
+  return text === "no region detected" ? "регион не определён" : text;
+}
+
+function explainPart(part) {
+  for (const [pattern, say] of EXPLAINED) {
+    const match = part.match(pattern);
+    if (match) return say(match);
+  }
+  return part;
+}
+
+function explain(text) {
+  return String(text).split("; ").map(explainPart).join("; ");
 }
 
 async function refreshAudit() {
