@@ -174,8 +174,7 @@ async def send_message(
     origin: Origin = None,
 ) -> MessagesAnswer:
     runtime = runtime_of(request)
-    found = await service.widget(session, body.inbox, origin)
-    contact = await service.visitor(session, token, lock=True)
+    found, contact = await service.widget_visitor(session, body.inbox, origin, token, lock=True)
     sent = await service.send(
         session,
         routing_of(runtime),
@@ -215,8 +214,7 @@ async def messages(
     token: VisitorToken = None,
     origin: Origin = None,
 ) -> MessagesAnswer:
-    found = await service.widget(session, inbox, origin)
-    contact = await service.visitor(session, token)
+    found, contact = await service.widget_visitor(session, inbox, origin, token)
     current, rows = await service.history(session, found, contact, after)
     signer, now = links(runtime_of(request)), utcnow()
     return MessagesAnswer(
@@ -325,8 +323,7 @@ async def visitor_typing(
     token: VisitorToken = None,
     origin: Origin = None,
 ) -> Response:
-    found = await service.widget(session, body.inbox, origin)
-    contact = await service.visitor(session, token)
+    found, contact = await service.widget_visitor(session, body.inbox, origin, token)
     current = await repository.latest_conversation(session, contact.id, found.inbox.id)
     if found.settings.features.typing and current is not None and current.status in service.ACTIVE:
         await service.typing(
@@ -359,8 +356,7 @@ async def seen(
     token: VisitorToken = None,
     origin: Origin = None,
 ) -> Response:
-    found = await service.widget(session, body.inbox, origin)
-    contact = await service.visitor(session, token)
+    found, contact = await service.widget_visitor(session, body.inbox, origin, token)
     await service.visitor_conversation(session, found, contact, body.conversation_id)
     await service.mark_seen(
         session,
@@ -392,8 +388,7 @@ async def rating(
     token: VisitorToken = None,
     origin: Origin = None,
 ) -> ConversationView:
-    found = await service.widget(session, body.inbox, origin)
-    contact = await service.visitor(session, token)
+    found, contact = await service.widget_visitor(session, body.inbox, origin, token)
     rated = await service.rate(
         session,
         runtime_of(request).bus,
@@ -429,8 +424,7 @@ async def offline_request(
     origin: Origin = None,
 ) -> OfflineAnswer:
     runtime = runtime_of(request)
-    found = await service.widget(session, body.inbox, origin)
-    contact = await service.visitor(session, token, lock=True)
+    found, contact = await service.widget_visitor(session, body.inbox, origin, token, lock=True)
     sent = await service.offline_request(
         session,
         routing_of(runtime),

@@ -177,6 +177,18 @@ async def visitor(session: AsyncSession, token: str | None, *, lock: bool = Fals
     return contact
 
 
+async def widget_visitor(
+    session: AsyncSession,
+    public_key: str,
+    origin: str | None,
+    token: str | None,
+    *,
+    lock: bool = False,
+) -> tuple[Widget, ContactRow]:
+    """The widget a page calls (`widget`) and the visitor calling it (`visitor`)."""
+    return await widget(session, public_key, origin), await visitor(session, token, lock=lock)
+
+
 # --- the visitor's stream key -------------------------------------------------------------------
 
 
