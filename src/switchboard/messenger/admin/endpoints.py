@@ -8,6 +8,7 @@ login); supervisors may read. A password is written here, never read back, nor i
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +27,13 @@ from switchboard.messenger.accounts.endpoints import (
 )
 from switchboard.messenger.accounts.repository import SessionRecord, StaffRecord
 from switchboard.messenger.admin import repository, service
-from switchboard.messenger.admin.repository import BranchRow, InboxRow, RuleRow, StaffRow
+from switchboard.messenger.admin.repository import (
+    BranchRow,
+    InboxRow,
+    RegionRow,
+    RuleRow,
+    StaffRow,
+)
 from switchboard.messenger.admin.schemas import (
     BranchChange,
     BranchRef,
@@ -108,6 +115,10 @@ def branch_view(row: BranchRow, default_id: int | None) -> BranchView:
     )
 
 
+def region_view(row: RegionRow) -> RegionView:
+    return RegionView(**vars(row))
+
+
 def rule_view(row: RuleRow) -> RuleView:
     return RuleView(
         id=row.id,
@@ -146,6 +157,17 @@ def staff_view(row: StaffRow) -> StaffAdminView:
 async def _default_id(request: Request, session: Any) -> int | None:
     found, _ = await service.default_branch(session, _setting_code(request))
     return found.id if found is not None else None
+
+
+async def _branch_view_now(request: Request, session: Any, row: BranchRow) -> BranchView:
+    """One branch as answered after a change (`is_default` as it is now)."""
+    return branch_view(row, await _default_id(request, session))
+
+
+async def _deleted(deletion: Awaitable[None]) -> Response:
+    """Run a delete of the service and answer 204 No Content."""
+    await deletion
+    return Response(status_code=204)
 
 
 # --- inboxes ----------------------------------------------------------------------------------
@@ -227,8 +249,7 @@ async def regenerate_key(request: Request, inbox_id: Id, who: Admin, session: Se
     description="An inbox with conversations answers 409: switch it off instead.",
 )
 async def delete_inbox(inbox_id: Id, who: Admin, session: Session) -> Response:
-    await service.delete_inbox(session, inbox_id)
-    return Response(status_code=204)
+    return await _deleted(service.delete_inbox(session, inbox_id))
 
 
 # --- branches and the default branch ----------------------------------------------------------
@@ -257,7 +278,7 @@ async def create_branch(
     request: Request, body: BranchChange, who: Admin, session: Session
 ) -> BranchView:
     row = await service.create_branch(session, body)
-    return branch_view(row, await _default_id(request, session))
+    return await _branch_view_now(request, session, row)
 
 
 @api.put(
@@ -271,7 +292,7 @@ async def update_branch(
     request: Request, branch_id: Id, body: BranchChange, who: Admin, session: Session
 ) -> BranchView:
     row = await service.update_branch(session, branch_id, body)
-    return branch_view(row, await _default_id(request, session))
+    return await _branch_view_now(request, session, row)
 
 
 @api.delete(
@@ -285,8 +306,7 @@ async def update_branch(
     ),
 )
 async def delete_branch(branch_id: Id, who: Admin, session: Session) -> Response:
-    await service.delete_branch(session, branch_id)
-    return Response(status_code=204)
+    return await _deleted(service.delete_branch(session, branch_id))
 
 
 async def _preferences(request: Request, session: Any) -> PreferencesView:
@@ -334,7 +354,7 @@ async def put_preferences(
     description="Every region by code, with how many rules send its visitors to a branch.",
 )
 async def list_regions(who: Reader, session: Session) -> list[RegionView]:
-    return [RegionView(**vars(row)) for row in await repository.regions(session)]
+    return [region_view(row) for row in await repository.regions(session)]
 
 
 @api.post(
@@ -346,7 +366,7 @@ async def list_regions(who: Reader, session: Session) -> list[RegionView]:
     description="`code`: `RU-SVE` (a subdivision) or `KZ` (a country); 409 when it exists.",
 )
 async def create_region(body: RegionChange, who: Admin, session: Session) -> RegionView:
-    return RegionView(**vars(await service.create_region(session, body)))
+    return region_view(await service.create_region(session, body))
 
 
 @api.put(
@@ -359,7 +379,7 @@ async def create_region(body: RegionChange, who: Admin, session: Session) -> Reg
 async def update_region(
     region_id: Id, body: RegionChange, who: Admin, session: Session
 ) -> RegionView:
-    return RegionView(**vars(await service.update_region(session, region_id, body)))
+    return region_view(await service.update_region(session, region_id, body))
 
 
 @api.delete(
@@ -370,8 +390,7 @@ async def update_region(
     description="Its visitors then go to the default branch.",
 )
 async def delete_region(region_id: Id, who: Admin, session: Session) -> Response:
-    await service.delete_region(session, region_id)
-    return Response(status_code=204)
+    return await _deleted(service.delete_region(session, region_id))
 
 
 @api.get(
@@ -418,8 +437,7 @@ async def update_rule(rule_id: Id, body: RuleChange, who: Admin, session: Sessio
     description="Visitors of its region then follow the region's other rules or the default.",
 )
 async def delete_rule(rule_id: Id, who: Admin, session: Session) -> Response:
-    await service.delete_rule(session, rule_id)
-    return Response(status_code=204)
+    return await _deleted(service.delete_rule(session, rule_id))
 
 
 # --- staff ------------------------------------------------------------------------------------

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 DEFAULT_BRANCH = "default_branch"
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -85,65 +87,93 @@ class BranchUses:
     conversations: int
 
 
-def _rows(result: Any, kind: type[Any]) -> list[Any]:
+def _rows(result: Any, kind: type[R]) -> list[R]:
     return [kind(**row) for row in result.mappings()]
+
+
+def _first(found: list[R]) -> R | None:
+    return found[0] if found else None
+
+
+async def _one(
+    session: AsyncSession, query: str, values: dict[str, Any], kind: type[R]
+) -> R | None:
+    return _first(_rows(await session.execute(text(query), values), kind))
+
+
+@dataclass(frozen=True)
+class CodedTable(Generic[R]):
+    """A table of rows with an id, a unique code and a name (branches, regions), read and saved
+    alike. Its SQL is built from this module's constants only, never from a person's input."""
+
+    table: str
+    row: type[R]
+    #: The column that counts what refers to a row (`t` is the row's alias).
+    count: str
+    order: str
+    #: Whether the table keeps `updated_at` (regions do not).
+    stamps_updates: bool
+
+    async def _select(
+        self, session: AsyncSession, tail: str, values: dict[str, Any] | None = None
+    ) -> list[R]:
+        query = f"SELECT t.id, t.code, t.name, {self.count} FROM {self.table} t {tail}"  # noqa: S608
+        return _rows(await session.execute(text(query), values), self.row)
+
+    async def all(self, session: AsyncSession) -> list[R]:
+        return await self._select(session, f"ORDER BY {self.order}")
+
+    async def by_id(self, session: AsyncSession, row_id: int) -> R | None:
+        return _first(await self._select(session, "WHERE t.id = :id", {"id": row_id}))
+
+    async def by_code(self, session: AsyncSession, code: str) -> R | None:
+        return _first(await self._select(session, "WHERE t.code = :code", {"code": code}))
+
+    async def insert(self, session: AsyncSession, *, code: str, name: str) -> int | None:
+        """None when the code is taken."""
+        created = await session.scalar(
+            text(
+                f"INSERT INTO {self.table} (code, name) VALUES (:code, :name) "  # noqa: S608
+                "ON CONFLICT (code) DO NOTHING RETURNING id"
+            ),
+            {"code": code, "name": name},
+        )
+        return int(created) if created is not None else None
+
+    async def update(self, session: AsyncSession, row_id: int, *, code: str, name: str) -> bool:
+        """False when another row has `code`."""
+        taken = await session.scalar(
+            text(f"SELECT id FROM {self.table} WHERE code = :code AND id <> :id"),  # noqa: S608
+            {"code": code, "id": row_id},
+        )
+        if taken is not None:
+            return False
+        stamp = ", updated_at = now()" if self.stamps_updates else ""
+        await session.execute(
+            text(f"UPDATE {self.table} SET code = :code, name = :name{stamp} WHERE id = :id"),  # noqa: S608
+            {"id": row_id, "code": code, "name": name},
+        )
+        return True
+
+    async def delete(self, session: AsyncSession, row_id: int) -> None:
+        await session.execute(text(f"DELETE FROM {self.table} WHERE id = :id"), {"id": row_id})  # noqa: S608
 
 
 # --- branches ---------------------------------------------------------------------------------
 
-_BRANCHES = """
-    SELECT b.id, b.code, b.name,
-           (SELECT count(*) FROM messenger.staff s WHERE s.branch_id = b.id) AS staff
-    FROM messenger.branches b
-"""
-
-
-async def branches(session: AsyncSession) -> list[BranchRow]:
-    return _rows(await session.execute(text(_BRANCHES + " ORDER BY b.name, b.id")), BranchRow)
-
-
-async def branch(session: AsyncSession, branch_id: int) -> BranchRow | None:
-    found = _rows(
-        await session.execute(text(_BRANCHES + " WHERE b.id = :id"), {"id": branch_id}), BranchRow
-    )
-    return found[0] if found else None
-
-
-async def branch_by_code(session: AsyncSession, code: str) -> BranchRow | None:
-    found = _rows(
-        await session.execute(text(_BRANCHES + " WHERE b.code = :code"), {"code": code}),
-        BranchRow,
-    )
-    return found[0] if found else None
-
-
-async def insert_branch(session: AsyncSession, *, code: str, name: str) -> int | None:
-    created = await session.scalar(
-        text(
-            "INSERT INTO messenger.branches (code, name) VALUES (:code, :name) "
-            "ON CONFLICT (code) DO NOTHING RETURNING id"
-        ),
-        {"code": code, "name": name},
-    )
-    return int(created) if created is not None else None
-
-
-async def update_branch(session: AsyncSession, branch_id: int, *, code: str, name: str) -> bool:
-    """False when another branch has `code`."""
-    taken = await session.scalar(
-        text("SELECT id FROM messenger.branches WHERE code = :code AND id <> :id"),
-        {"code": code, "id": branch_id},
-    )
-    if taken is not None:
-        return False
-    await session.execute(
-        text(
-            "UPDATE messenger.branches SET code = :code, name = :name, updated_at = now() "
-            "WHERE id = :id"
-        ),
-        {"id": branch_id, "code": code, "name": name},
-    )
-    return True
+BRANCHES = CodedTable(
+    table="messenger.branches",
+    row=BranchRow,
+    count="(SELECT count(*) FROM messenger.staff s WHERE s.branch_id = t.id) AS staff",
+    order="t.name, t.id",
+    stamps_updates=True,
+)
+branches = BRANCHES.all
+branch = BRANCHES.by_id
+branch_by_code = BRANCHES.by_code
+insert_branch = BRANCHES.insert
+update_branch = BRANCHES.update
+delete_branch = BRANCHES.delete
 
 
 async def branch_uses(session: AsyncSession, branch_id: int) -> BranchUses:
@@ -173,10 +203,6 @@ async def lock_branch_row(session: AsyncSession, branch_id: int) -> bool:
         text("SELECT id FROM messenger.branches WHERE id = :id FOR UPDATE"), {"id": branch_id}
     )
     return found is not None
-
-
-async def delete_branch(session: AsyncSession, branch_id: int) -> None:
-    await session.execute(text("DELETE FROM messenger.branches WHERE id = :id"), {"id": branch_id})
 
 
 # --- preferences ------------------------------------------------------------------------------
@@ -225,20 +251,13 @@ async def inboxes(session: AsyncSession) -> list[InboxRow]:
 
 
 async def inbox(session: AsyncSession, inbox_id: int) -> InboxRow | None:
-    found = _rows(
-        await session.execute(text(_INBOXES + " WHERE i.id = :id"), {"id": inbox_id}), InboxRow
-    )
-    return found[0] if found else None
+    return await _one(session, _INBOXES + " WHERE i.id = :id", {"id": inbox_id}, InboxRow)
 
 
 async def inbox_by_name(session: AsyncSession, name: str) -> InboxRow | None:
-    found = _rows(
-        await session.execute(
-            text(_INBOXES + " WHERE i.name = :name ORDER BY i.id LIMIT 1"), {"name": name}
-        ),
-        InboxRow,
+    return await _one(
+        session, _INBOXES + " WHERE i.name = :name ORDER BY i.id LIMIT 1", {"name": name}, InboxRow
     )
-    return found[0] if found else None
 
 
 async def insert_inbox(
@@ -314,60 +333,19 @@ async def delete_inbox(session: AsyncSession, inbox_id: int) -> None:
 
 # --- regions ----------------------------------------------------------------------------------
 
-_REGIONS = """
-    SELECT r.id, r.code, r.name,
-           (SELECT count(*) FROM messenger.region_rules x WHERE x.region_id = r.id) AS rules
-    FROM messenger.regions r
-"""
-
-
-async def regions(session: AsyncSession) -> list[RegionRow]:
-    return _rows(await session.execute(text(_REGIONS + " ORDER BY r.code")), RegionRow)
-
-
-async def region(session: AsyncSession, region_id: int) -> RegionRow | None:
-    found = _rows(
-        await session.execute(text(_REGIONS + " WHERE r.id = :id"), {"id": region_id}), RegionRow
-    )
-    return found[0] if found else None
-
-
-async def region_by_code(session: AsyncSession, code: str) -> RegionRow | None:
-    found = _rows(
-        await session.execute(text(_REGIONS + " WHERE r.code = :code"), {"code": code}),
-        RegionRow,
-    )
-    return found[0] if found else None
-
-
-async def insert_region(session: AsyncSession, *, code: str, name: str) -> int | None:
-    created = await session.scalar(
-        text(
-            "INSERT INTO messenger.regions (code, name) VALUES (:code, :name) "
-            "ON CONFLICT (code) DO NOTHING RETURNING id"
-        ),
-        {"code": code, "name": name},
-    )
-    return int(created) if created is not None else None
-
-
-async def update_region(session: AsyncSession, region_id: int, *, code: str, name: str) -> bool:
-    """False when another region has `code`."""
-    taken = await session.scalar(
-        text("SELECT id FROM messenger.regions WHERE code = :code AND id <> :id"),
-        {"code": code, "id": region_id},
-    )
-    if taken is not None:
-        return False
-    await session.execute(
-        text("UPDATE messenger.regions SET code = :code, name = :name WHERE id = :id"),
-        {"id": region_id, "code": code, "name": name},
-    )
-    return True
-
-
-async def delete_region(session: AsyncSession, region_id: int) -> None:
-    await session.execute(text("DELETE FROM messenger.regions WHERE id = :id"), {"id": region_id})
+REGIONS = CodedTable(
+    table="messenger.regions",
+    row=RegionRow,
+    count="(SELECT count(*) FROM messenger.region_rules x WHERE x.region_id = t.id) AS rules",
+    order="t.code",
+    stamps_updates=False,
+)
+regions = REGIONS.all
+region = REGIONS.by_id
+region_by_code = REGIONS.by_code
+insert_region = REGIONS.insert
+update_region = REGIONS.update
+delete_region = REGIONS.delete
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -390,10 +368,7 @@ async def rules(session: AsyncSession) -> list[RuleRow]:
 
 
 async def rule(session: AsyncSession, rule_id: int) -> RuleRow | None:
-    found = _rows(
-        await session.execute(text(_RULES + " WHERE x.id = :id"), {"id": rule_id}), RuleRow
-    )
-    return found[0] if found else None
+    return await _one(session, _RULES + " WHERE x.id = :id", {"id": rule_id}, RuleRow)
 
 
 async def same_rule(
@@ -483,18 +458,11 @@ async def staff_list(session: AsyncSession) -> list[StaffRow]:
 
 
 async def staff(session: AsyncSession, staff_id: int) -> StaffRow | None:
-    found = _rows(
-        await session.execute(text(_STAFF + " WHERE s.id = :id"), {"id": staff_id}), StaffRow
-    )
-    return found[0] if found else None
+    return await _one(session, _STAFF + " WHERE s.id = :id", {"id": staff_id}, StaffRow)
 
 
 async def staff_by_login(session: AsyncSession, login: str) -> StaffRow | None:
-    found = _rows(
-        await session.execute(text(_STAFF + " WHERE s.login = :login"), {"login": login}),
-        StaffRow,
-    )
-    return found[0] if found else None
+    return await _one(session, _STAFF + " WHERE s.login = :login", {"login": login}, StaffRow)
 
 
 async def insert_staff(

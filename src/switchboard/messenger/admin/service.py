@@ -9,7 +9,9 @@ in use, 422 naming the field for a value that does not fit.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +22,7 @@ from switchboard.messenger.admin import repository
 from switchboard.messenger.admin.repository import (
     DEFAULT_BRANCH,
     BranchRow,
+    CodedTable,
     InboxRow,
     RegionRow,
     RuleRow,
@@ -42,6 +45,8 @@ RATING_SCALES = (5, 10)
 OFFLINE_MESSAGE_LIMIT = 1000
 ALLOWED_DOMAINS_LIMIT = 50
 HOST_LIMIT = 253
+
+R = TypeVar("R")
 
 
 def new_public_key() -> str:
@@ -76,6 +81,13 @@ def _not_found(what: str) -> NotFound:
     }
     code, message = messages[what]
     return NotFound(code, message)
+
+
+def _existing(found: R | None, what: str) -> R:
+    """`found`, or the 404 of `what` when there is none."""
+    if found is None:
+        raise _not_found(what)
+    return found
 
 
 # --- inbox settings ---------------------------------------------------------------------------
@@ -162,6 +174,47 @@ def stored_settings(raw: dict[str, Any]) -> InboxSettings:
         return InboxSettings()
 
 
+# --- branches and regions: rows with a unique code, saved alike -------------------------------
+
+
+class _CodeAndName(Protocol):
+    """What the admin saves of a branch or a region."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+C = TypeVar("C", bound=_CodeAndName)
+
+
+@dataclass(frozen=True)
+class _Coded(Generic[R, C]):
+    """Reads and saves branches or regions alike: `what` names the 404, `duplicate` is the 409
+    for a code another row has."""
+
+    table: CodedTable[R]
+    what: str
+    duplicate: Callable[[str], Conflict]
+
+    async def get(self, session: AsyncSession, row_id: int) -> R:
+        return _existing(await self.table.by_id(session, row_id), self.what)
+
+    async def create(self, session: AsyncSession, change: C) -> R:
+        created = await self.table.insert(session, code=change.code, name=change.name)
+        if created is None:
+            raise self.duplicate(change.code)
+        return await self.get(session, created)
+
+    async def update(self, session: AsyncSession, row_id: int, change: C) -> R:
+        await self.get(session, row_id)
+        if not await self.table.update(session, row_id, code=change.code, name=change.name):
+            raise self.duplicate(change.code)
+        return await self.get(session, row_id)
+
+
 # --- branches and the default branch ----------------------------------------------------------
 
 
@@ -198,29 +251,16 @@ async def set_default_branch(session: AsyncSession, change: PreferencesChange) -
     await repository.set_preference(session, DEFAULT_BRANCH, change.default_branch_id)
 
 
-async def branch(session: AsyncSession, branch_id: int) -> BranchRow:
-    found = await repository.branch(session, branch_id)
-    if found is None:
-        raise _not_found("branch")
-    return found
-
-
 def _duplicate_branch(code: str) -> Conflict:
     return Conflict("branch_exists", "A branch with the code {branch} already exists.", branch=code)
 
 
-async def create_branch(session: AsyncSession, change: BranchChange) -> BranchRow:
-    created = await repository.insert_branch(session, code=change.code, name=change.name)
-    if created is None:
-        raise _duplicate_branch(change.code)
-    return await branch(session, created)
-
-
-async def update_branch(session: AsyncSession, branch_id: int, change: BranchChange) -> BranchRow:
-    await branch(session, branch_id)
-    if not await repository.update_branch(session, branch_id, code=change.code, name=change.name):
-        raise _duplicate_branch(change.code)
-    return await branch(session, branch_id)
+_BRANCHES: _Coded[BranchRow, BranchChange] = _Coded(
+    repository.BRANCHES, "branch", _duplicate_branch
+)
+branch = _BRANCHES.get
+create_branch = _BRANCHES.create
+update_branch = _BRANCHES.update
 
 
 async def delete_branch(session: AsyncSession, branch_id: int) -> None:
@@ -251,10 +291,7 @@ async def delete_branch(session: AsyncSession, branch_id: int) -> None:
 
 
 async def inbox(session: AsyncSession, inbox_id: int) -> InboxRow:
-    found = await repository.inbox(session, inbox_id)
-    if found is None:
-        raise _not_found("inbox")
-    return found
+    return _existing(await repository.inbox(session, inbox_id), "inbox")
 
 
 async def create_inbox(session: AsyncSession, change: InboxChange) -> InboxRow:
@@ -307,29 +344,14 @@ async def delete_inbox(session: AsyncSession, inbox_id: int) -> None:
 # --- regions and rules ------------------------------------------------------------------------
 
 
-async def region(session: AsyncSession, region_id: int) -> RegionRow:
-    found = await repository.region(session, region_id)
-    if found is None:
-        raise _not_found("region")
-    return found
-
-
 def _duplicate_region(code: str) -> Conflict:
     return Conflict("region_exists", "A region with the code {region} already exists.", region=code)
 
 
-async def create_region(session: AsyncSession, change: RegionChange) -> RegionRow:
-    created = await repository.insert_region(session, code=change.code, name=change.name)
-    if created is None:
-        raise _duplicate_region(change.code)
-    return await region(session, created)
-
-
-async def update_region(session: AsyncSession, region_id: int, change: RegionChange) -> RegionRow:
-    await region(session, region_id)
-    if not await repository.update_region(session, region_id, code=change.code, name=change.name):
-        raise _duplicate_region(change.code)
-    return await region(session, region_id)
+_REGIONS: _Coded[RegionRow, RegionChange] = _Coded(repository.REGIONS, "region", _duplicate_region)
+region = _REGIONS.get
+create_region = _REGIONS.create
+update_region = _REGIONS.update
 
 
 async def delete_region(session: AsyncSession, region_id: int) -> None:
@@ -339,10 +361,7 @@ async def delete_region(session: AsyncSession, region_id: int) -> None:
 
 
 async def rule(session: AsyncSession, rule_id: int) -> RuleRow:
-    found = await repository.rule(session, rule_id)
-    if found is None:
-        raise _not_found("rule")
-    return found
+    return _existing(await repository.rule(session, rule_id), "rule")
 
 
 async def _checked_rule(
@@ -397,10 +416,7 @@ async def delete_rule(session: AsyncSession, rule_id: int) -> None:
 
 
 async def staff(session: AsyncSession, staff_id: int) -> StaffRow:
-    found = await repository.staff(session, staff_id)
-    if found is None:
-        raise _not_found("staff")
-    return found
+    return _existing(await repository.staff(session, staff_id), "staff")
 
 
 def _schedule(change: StaffChange) -> dict[str, Any]:
