@@ -257,7 +257,9 @@ async def test_an_operator_answers_a_new_chat_live(stack: Stack) -> None:
     assert "**Добрый день!**\nСейчас посмотрю." in texts
 
 
-async def test_the_panel_polls_while_the_event_stream_is_blocked_and_returns_to_it(stack: Stack) -> None:
+async def test_the_panel_polls_while_the_event_stream_is_blocked_and_returns_to_it(
+    stack: Stack,
+) -> None:
     from playwright.async_api import async_playwright, expect
 
     async with (
