@@ -18,7 +18,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from procrastinate.periodic import MAX_DELAY
 
 from switchboard.consultations.dictionaries.tasks import load_dicts
 from switchboard.core.jobs import create_job_app, defer_unless_queued
@@ -78,28 +77,16 @@ def _defer_load(database_url: str) -> bool:
     return asyncio.run(defer())
 
 
-def _this_quarters_load_was_scheduled(database_url: str) -> bool:
-    """Whether no worker will queue the scheduled load of the current quarter hour any more: one
-    already has (each worker queues it when it starts, unless another already has), or it is
-    too late for that (procrastinate catches up on a period only within its first 10 minutes)."""
-    now = time.time()
-    if now % 900 > MAX_DELAY + 5:
-        return True
-    quarter_start = int(now // 900 * 900)
-    with psycopg.connect(database_url) as connection:
-        row = connection.execute(
-            "SELECT 1 FROM procrastinate_periodic_defers "
-            "WHERE task_name = 'etl.load_dicts' AND defer_timestamp >= %s",
-            (quarter_start,),
-        ).fetchone()
-    return row is not None
-
-
-def _cancel_waiting_copies(database_url: str) -> None:
+def _schedule_already_queued_this_quarter(database_url: str) -> None:
+    """As if the schedule had queued (and run) this quarter hour's load already: no worker queues
+    it when it starts. Workers race their start-up queueing against taking the test's own copy,
+    and a copy queued by the schedule would change what the dead job finds."""
+    quarter_start = int(time.time() // 900 * 900)
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute(
-            "UPDATE procrastinate_jobs SET status = 'cancelled' "
-            "WHERE task_name = 'etl.load_dicts' AND status = 'todo'"
+            "INSERT INTO procrastinate_periodic_defers (task_name, periodic_id, defer_timestamp) "
+            "VALUES ('etl.load_dicts', %s, %s) ON CONFLICT DO NOTHING",
+            ("quarter-hourly", quarter_start),  # the periodic_id of etl.load_dicts
         )
 
 
@@ -196,17 +183,11 @@ def test_a_job_killed_with_nothing_waiting_is_queued_again_and_completes(
     clean_database: str, slow_1c: RunningOneC, tmp_path: Path
 ) -> None:
     _away_from_a_quarter_hour()
+    # Nothing but the killed job: no copy of this quarter hour's load from the schedule.
+    _schedule_already_queued_this_quarter(clean_database)
     with ExitStack() as stack:
         first, dead_job = _start_mid_flight(clean_database, slow_1c, stack, tmp_path / "a.log")
-        # The schedule's copy of this quarter hour must be queued (and then cancelled) before the
-        # kill, or the next worker would queue it and the dead job would find a copy waiting.
-        _wait(
-            "the schedule to queue this quarter hour's load",
-            lambda: _this_quarters_load_was_scheduled(clean_database),
-            90,  # a worker's periodic deferrer starts last, later still on a busy machine
-            tmp_path / "a.log",
-        )
-        _cancel_waiting_copies(clean_database)
+        assert [j["status"] for j in _jobs(clean_database)] == ["doing"]
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         slow_1c.emulator.faults.clear()

@@ -109,6 +109,7 @@ export class Live {
         } else if (response.ok) {
           const page = await response.json();
           for (const event of page.events) this.deliver(event.id, event.type, event.data);
+          if (!this.polling) break; // the stream opened while this page was read: it says so
           this.lastId = page.last_event_id;
           this.onState("poll");
           if (page.events.length >= 500) continue;
