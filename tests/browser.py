@@ -24,3 +24,17 @@ async def launch_chromium(playwright: Any, **options: Any) -> Any:
     return await playwright.chromium.launch(
         executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], **options
     )
+
+
+def requests_elsewhere(page: Any, *origins: str, into: list[str] | None = None) -> list[str]:
+    """The URLs `page` asks of any origin but `origins` (from now on; added to `into` when
+    given): a page of ours must work offline, every script, style, font and picture served by
+    the platform itself."""
+    outside: list[str] = [] if into is None else into
+
+    def note(request: Any) -> None:
+        if not request.url.startswith((*origins, "data:", "blob:")):
+            outside.append(request.url)
+
+    page.on("request", note)
+    return outside

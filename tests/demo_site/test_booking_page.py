@@ -23,7 +23,7 @@ from switchboard.main import create_app
 from switchboard.runtime import Runtime
 from switchboard.sandbox.runner import CHATWOOT_INBOX, CHATWOOT_TOKEN, Sandbox, start_sandbox
 from switchboard.sandbox.server import LoopServer
-from tests.browser import launch_chromium, needs_chromium
+from tests.browser import launch_chromium, needs_chromium, requests_elsewhere
 
 pytestmark = [
     pytest.mark.slow,
@@ -120,6 +120,7 @@ async def test_the_booking_page_books_chats_redates_rates_and_cancels(stack: Sta
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
+        outside = requests_elsewhere(page, stack.site_url, stack.api_url)
         await page.goto(stack.site_url)
 
         # The cascading selects fill from the dictionaries.
@@ -176,6 +177,7 @@ async def test_the_booking_page_books_chats_redates_rates_and_cancels(stack: Sta
 
         await browser.close()
     assert problems == []
+    assert outside == []  # every asset from the site or the platform (works offline)
     async with httpx.AsyncClient(base_url=stack.api_url) as api:
         final = (await api.get(f"/api/consultations/{cons_id}")).json()
     assert final["status"] == "cancelled"

@@ -14,7 +14,7 @@ from switchboard.main import create_app
 from switchboard.messenger.accounts import service as accounts
 from switchboard.runtime import Runtime
 from switchboard.sandbox.server import LoopServer
-from tests.browser import launch_chromium, needs_chromium
+from tests.browser import launch_chromium, needs_chromium, requests_elsewhere
 from tests.messenger.support import World
 
 pytestmark = [
@@ -63,6 +63,7 @@ async def test_an_admin_edits_an_inbox_schedule_on_the_page_and_it_is_saved(
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
+        outside = requests_elsewhere(page, served)
         await page.goto(f"{served}/messenger/admin/")
 
         # Signing in on the page itself.
@@ -122,3 +123,4 @@ async def test_an_admin_edits_an_inbox_schedule_on_the_page_and_it_is_saved(
         )
         await browser.close()
     assert problems == []
+    assert outside == []  # every asset from the platform itself (works offline)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import launch_chromium, needs_chromium
+from tests.browser import launch_chromium, needs_chromium, requests_elsewhere
 from tests.messenger.test_widget_browser import (
     LIVE,
     PASSWORD,
@@ -29,11 +29,13 @@ __all__ = ["servers"]  # the fixture, for pytest
 pytestmark = [pytest.mark.slow, needs_chromium]
 
 
-async def _panel(browser: Any, stack: Stack) -> Any:
+async def _panel(browser: Any, stack: Stack, outside: list[str] | None = None) -> Any:
     """The operator signed in on the panel page, with its live stream up."""
     from playwright.async_api import expect
 
     page = await browser.new_page(locale="ru-RU")
+    if outside is not None:
+        requests_elsewhere(page, stack.api_url, into=outside)
     await page.goto(f"{stack.api_url}/messenger/login")
     await page.fill("#login", "anna@example.com")
     await page.fill("#password", PASSWORD)
@@ -56,10 +58,13 @@ async def test_a_visitor_and_an_operator_chat_in_their_own_pages(
     async with async_playwright() as playwright:
         browser = await launch_chromium(playwright)
         problems: list[str] = []
-        panel = await _panel(browser, stack)
+        panel_outside: list[str] = []
+        panel = await _panel(browser, stack, panel_outside)
         shop = await browser.new_page(locale="ru-RU")
         for page in (panel, shop):
             page.on("pageerror", lambda error: problems.append(str(error)))
+        # The shop is the customer's site; the widget reaches only our API from it.
+        shop_outside = requests_elsewhere(shop, stack.site_url, stack.api_url)
         await shop.goto(stack.shop())
         widget = _widget(shop)
         await widget.get_by_role("button", name="Открыть чат").click()
@@ -115,6 +120,8 @@ async def test_a_visitor_and_an_operator_chat_in_their_own_pages(
         assert (stored["status"], stored["rating"]) == ("resolved", 5)
         assert problems == []
         await browser.close()
+    assert panel_outside == []
+    assert shop_outside == []
 
 
 async def test_with_the_stream_blocked_the_visitor_still_gets_answers(servers: Any) -> None:

@@ -13,7 +13,7 @@ from switchboard.runtime import Runtime
 from switchboard.sandbox.pytest_plugin import RunningRetailCrm
 from switchboard.sandbox.server import LoopServer
 from switchboard.telephony.admin.service import MODULE_CODE
-from tests.browser import launch_chromium, needs_chromium
+from tests.browser import launch_chromium, needs_chromium, requests_elsewhere
 from tests.telephony.admin.support import PASSWORD, admin_enterprise
 
 pytestmark = [
@@ -47,13 +47,7 @@ async def test_an_administrator_connects_registers_and_gives_managers_their_numb
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
-        outside: list[str] = []
-        page.on(
-            "request",
-            lambda request: (
-                None if request.url.startswith(api_url) else outside.append(request.url)
-            ),
-        )
+        outside = requests_elsewhere(page, api_url)
         await page.goto(f"{api_url}/retailcrm-admin/?enterprise_number=0367")
         await expect(
             page.get_by_role("heading", name="Вход администратора предприятия")

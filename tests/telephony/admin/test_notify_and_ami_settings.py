@@ -24,7 +24,7 @@ from switchboard.sandbox.server import LoopServer
 from switchboard.telephony.admin import access
 from switchboard.telephony.admin.service import set_admin_password, set_internal_phones
 from switchboard.telephony.models import Enterprise, IntegrationLog
-from tests.browser import launch_chromium, needs_chromium
+from tests.browser import launch_chromium, needs_chromium, requests_elsewhere
 from tests.telephony.support import TOKEN, add_enterprise, settle
 
 API = "/retailcrm-admin/api"
@@ -454,13 +454,7 @@ async def test_the_page_sets_up_telegram_and_ami_and_checks_both(
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
-        outside: list[str] = []
-        page.on(
-            "request",
-            lambda request: (
-                None if request.url.startswith(api_url) else outside.append(request.url)
-            ),
-        )
+        outside = requests_elsewhere(page, api_url)
         await page.goto(f"{api_url}/retailcrm-admin/?enterprise_number=0367")
         await page.fill("#password", PASSWORD)
         await page.click("button[type=submit]")
