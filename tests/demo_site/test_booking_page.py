@@ -120,7 +120,10 @@ async def test_the_booking_page_books_chats_redates_rates_and_cancels(stack: Sta
         page = await browser.new_page(locale="ru-RU")
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
-        outside = requests_elsewhere(page, stack.site_url, stack.api_url)
+        # The site, our API, and Chatwoot's public API (the chat of a booked consultation).
+        outside = requests_elsewhere(
+            page, stack.site_url, stack.api_url, stack.sandbox.chatwoot_url
+        )
         await page.goto(stack.site_url)
 
         # The cascading selects fill from the dictionaries.
