@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -134,3 +136,42 @@ async def test_events_cross_between_two_api_processes(clean_database: str, tmp_p
     finally:
         await bus.stop()
         await database.dispose()
+
+
+async def test_a_stopping_api_process_ends_its_streams_at_once(
+    clean_database: str, tmp_path: Path
+) -> None:
+    """Streams never end on their own: on SIGTERM the server ends them, so it exits at once and
+    the widgets resume on another process with their last id."""
+    database = Database(clean_database)
+    try:
+        world = World(database)
+        branch = await world.branch("ekb")
+        await world.operator(branch, "anna")
+        key = await public_key(world, await world.inbox(branch=branch))
+    finally:
+        await database.dispose()
+    port = free_port()
+    env = platform_env(clean_database, EVENT_BUS="postgres", LOG_LEVEL="INFO")
+    log = tmp_path / "api.log"
+    with switchboard_process("serve", "--port", str(port), env=env, log=log) as api:
+        base = f"http://127.0.0.1:{port}"
+        await asyncio.to_thread(wait_until_up, base + "/api/health", api, 180)
+        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+            boot = (await client.post(f"{WIDGET}/bootstrap", json={"inbox": key})).json()
+            params = {"inbox": key, "key": boot["stream_key"]}
+            async with client.stream("GET", f"{WIDGET}/stream/", params=params) as stream:
+                lines = stream.aiter_lines()
+                await opened(lines)
+                stopping = time.monotonic()
+                api.send_signal(signal.SIGTERM)
+                async for _ in lines:
+                    pass
+                ended = time.monotonic() - stopping
+        await asyncio.to_thread(api.wait, 30)
+        exited = time.monotonic() - stopping
+    assert ended < 5, ended
+    assert exited < 10, exited
+    text = log.read_text(errors="replace")
+    assert "Application shutdown complete" in text
+    assert "Traceback" not in text
