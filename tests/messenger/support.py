@@ -201,3 +201,18 @@ def minutes(n: float) -> timedelta:
 async def public_key(world: World, inbox: int) -> str:
     """The widget's public key of an inbox."""
     return str(await world.one("SELECT public_key FROM messenger.inboxes WHERE id = :i", i=inbox))
+
+
+async def staffed_inbox(database_url: str, operators: int = 1) -> tuple[str, list[int]]:
+    """For tests that run the platform's own processes: one branch with `operators` online (and
+    just heard from, so the presence job keeps them) and an inbox of it. Its widget key and the
+    operators' ids."""
+    database = Database(database_url)
+    try:
+        world = World(database)
+        branch = await world.branch("ekb")
+        staff = [await world.operator(branch, f"op{n}") for n in range(operators)]
+        await world.one("UPDATE messenger.staff SET last_seen_at = now() RETURNING 1")
+        return await public_key(world, await world.inbox(branch=branch)), staff
+    finally:
+        await database.dispose()

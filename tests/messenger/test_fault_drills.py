@@ -20,8 +20,7 @@ import httpx
 import psycopg
 import pytest
 
-from switchboard.core.db import Database
-from tests.messenger.support import World, public_key
+from tests.messenger.support import staffed_inbox
 from tests.messenger.test_widget_stream_processes import next_events, opened
 from tests.servers import free_port, platform_env, switchboard_process, wait_until_up
 from tests.stoppable_postgres import PrivatePostgres
@@ -36,25 +35,12 @@ def _rows(url: str, sql: str, *params: object) -> list[tuple[object, ...]]:
         return connection.execute(sql, params).fetchall()
 
 
-async def _seed(url: str, operators: int) -> tuple[str, list[int]]:
-    database = Database(url)
-    try:
-        world = World(database)
-        branch = await world.branch("ekb")
-        staff = [await world.operator(branch, f"op{n}") for n in range(operators)]
-        # The worker's presence job sets staff silent for two minutes offline: they just spoke.
-        await world.one("UPDATE messenger.staff SET last_seen_at = now() RETURNING 1")
-        return await public_key(world, await world.inbox(branch=branch)), staff
-    finally:
-        await database.dispose()
-
-
 async def test_a_database_outage_under_the_widgets_stream_loses_and_doubles_nothing(
     private_postgres: PrivatePostgres,
     tmp_path: Path,
 ) -> None:
     url = private_postgres.url
-    key, _ = await _seed(url, operators=1)
+    key, _ = await staffed_inbox(url)
     port = free_port()
     env = platform_env(
         url,
@@ -164,7 +150,7 @@ async def test_a_worker_killed_before_an_escalation_is_due_escalates_once_after_
     """The escalation timer is a scheduled job in PostgreSQL, not a timer in a process: the
     worker that would have run it dies with `kill -9`; the next worker escalates it, once."""
     url = private_postgres.url
-    key, staff = await _seed(url, operators=2)
+    key, staff = await staffed_inbox(url, operators=2)
     port = free_port()
     env = platform_env(url, EVENT_BUS="postgres", MESSENGER_ESCALATION_SECONDS="10")
     with (
@@ -275,14 +261,7 @@ async def test_redis_stopped_under_the_widgets_stream_delays_events_but_loses_no
     gets every event through the periodic resync, and live wake-ups return with it."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server) to stop one")
-    database = Database(clean_database)
-    try:
-        world = World(database)
-        branch = await world.branch("ekb")
-        await world.operator(branch, "op0")
-        key = await public_key(world, await world.inbox(branch=branch))
-    finally:
-        await database.dispose()
+    key, _ = await staffed_inbox(clean_database)
     redis_port, port = free_port(), free_port()
     env = platform_env(
         clean_database,

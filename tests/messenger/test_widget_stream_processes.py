@@ -18,7 +18,7 @@ from switchboard.core.db import Database
 from switchboard.core.db.base import utcnow
 from switchboard.core.realtime.postgres import PostgresBus
 from switchboard.messenger.conversations import service
-from tests.messenger.support import World, public_key
+from tests.messenger.support import World, public_key, staffed_inbox
 from tests.servers import free_port, platform_env, switchboard_process, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -143,14 +143,7 @@ async def test_a_stopping_api_process_ends_its_streams_at_once(
 ) -> None:
     """Streams never end on their own: on SIGTERM the server ends them, so it exits at once and
     the widgets resume on another process with their last id."""
-    database = Database(clean_database)
-    try:
-        world = World(database)
-        branch = await world.branch("ekb")
-        await world.operator(branch, "anna")
-        key = await public_key(world, await world.inbox(branch=branch))
-    finally:
-        await database.dispose()
+    key, _ = await staffed_inbox(clean_database)
     port = free_port()
     env = platform_env(clean_database, EVENT_BUS="postgres", LOG_LEVEL="INFO")
     log = tmp_path / "api.log"
