@@ -75,6 +75,7 @@ async def stack(runtime_factory: Any) -> AsyncIterator[Stack]:
     try:
         yield Stack(runtime, server.url, key, staff.id)
     finally:
+        runtime.bus.drain()  # open streams end, as in a server that stops
         await server.stop()
 
 

@@ -71,6 +71,7 @@ async def _stack(runtime: Runtime, settings: dict[str, Any] | None = None) -> tu
 async def servers(runtime_factory: Any) -> AsyncIterator[Any]:
     """Starts the API and the demo site for a runtime; stops them after the test."""
     started: list[LoopServer] = []
+    buses: list[Any] = []
 
     async def start(settings: dict[str, Any] | None = None, **overrides: Any) -> Stack:
         runtime: Runtime = await runtime_factory(**overrides)
@@ -79,6 +80,7 @@ async def servers(runtime_factory: Any) -> AsyncIterator[Any]:
         api = LoopServer(create_app(runtime.settings, runtime=runtime))
         await api.start()
         started.append(api)
+        buses.append(runtime.bus)
         site = LoopServer(
             create_site(
                 SiteConfig(api_url=api.url, chatwoot_url=api.url, inbox_identifier="unused")
@@ -89,6 +91,8 @@ async def servers(runtime_factory: Any) -> AsyncIterator[Any]:
         return Stack(runtime, world, api.url, site.url, await public_key(world, inbox), inbox)
 
     yield start
+    for bus in buses:
+        bus.drain()  # open streams end, as in a server that stops (no 2 s graceful wait)
     for server in reversed(started):
         await server.stop()
 
