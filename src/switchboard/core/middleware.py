@@ -4,12 +4,12 @@ From the outside in:
 
 * `RequestPipeline` — the request id (on every response, 500s included, and on every log line
   of the request through structlog's context), Prometheus metrics with bounded labels, one
-  access-log line, and a last-resort 500;
+  access-log line;
 * `CorsByPath` — CORS (for `ALLOWED_ORIGINS` when set; for every origin, without credentials,
   on the domains' public paths such as the chat widget's API), so that what the guard answers
   below it (429, 431, 500) carries the CORS headers a browser needs to read it;
-* `RequestGuard` — the header size limit (431), the general rate limit (429), and the clean 500
-  of an unexpected error.
+* `RequestGuard` — the header size limit (431), the general rate limit (429), and the one clean
+  500 of an unexpected error.
 
 `install_middleware` puts them in that order.
 """
@@ -28,7 +28,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.core.errors import INTERNAL_ERROR, error_body
+from switchboard.core.errors import INTERNAL_ERROR
 from switchboard.core.i18n import negotiate, translate
 from switchboard.core.metrics import Metrics
 from switchboard.core.ratelimit import RateLimiter
@@ -104,12 +104,10 @@ class RequestPipeline:
         app: ASGIApp,
         *,
         metrics: Metrics,
-        default_locale: str = "ru",
         access_log: AccessLog = AccessLog.ERRORS,
     ) -> None:
         self.app = app
         self.metrics = metrics
-        self.default_locale = default_locale
         self.access_log = access_log
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
@@ -120,13 +118,11 @@ class RequestPipeline:
         started = time.perf_counter()
         request_id = request_id_of(scope)
         status = 500
-        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                response_started = True
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
@@ -135,17 +131,9 @@ class RequestPipeline:
 
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
+            # An unexpected error of the application is answered by `RequestGuard` below (a 500
+            # that carries CORS headers and, through `send_with_id`, the request id).
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            # The application's boundary: every expected failure is a typed error answered
-            # long before this; what reaches here is a bug, logged with its traceback and the
-            # request id. Before the answer began it becomes a clean 500; after, the server
-            # must see it (it closes the connection) rather than a half answer passing as done.
-            log.exception("unhandled error", method=scope["method"], path=scope["path"])
-            if response_started:
-                raise
-            locale = negotiate(_header(scope, b"accept-language"), self.default_locale)
-            await send_json(send_with_id, 500, error_body(locale, *INTERNAL_ERROR))
         finally:
             self._observe(scope, status, time.perf_counter() - started)
             structlog.contextvars.reset_contextvars(**tokens)
@@ -228,11 +216,14 @@ class RequestGuard:
         try:
             await self.app(scope, receive, watch)
         except Exception:
-            # As in RequestPipeline: a bug, not an expected failure. Once the answer began it
-            # goes on up (the pipeline logs it); before, a 500 with CORS headers.
+            # The application's one boundary: every expected failure is a typed error answered
+            # long before this; what reaches here is a bug, logged with its traceback and the
+            # request id (bound by the pipeline). Before the answer began it becomes a clean
+            # 500 with CORS headers; after, the server must see it (it closes the connection)
+            # rather than a half answer passing as done.
+            log.exception("unhandled error", method=scope["method"], path=scope["path"][:200])
             if started:
                 raise
-            log.exception("unhandled error", method=scope["method"], path=scope["path"][:200])
             await self._refuse(scope, send, 500, *INTERNAL_ERROR)
 
     def _headers_too_large(self, scope: Scope) -> bool:
@@ -340,7 +331,6 @@ def install_middleware(
     app.add_middleware(
         RequestPipeline,
         metrics=metrics,
-        default_locale=settings.default_locale,
         access_log=settings.access_log,
     )
     # Outside them all: an event stream leaves these layers once its headers are out, so an
